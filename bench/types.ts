@@ -1,0 +1,36 @@
+/** One measured failover case, as written to bench/results.json. */
+export interface CaseResult {
+    /** How many kill-to-writable runs were measured. */
+    runs: number;
+    /** Median seconds from the kill to the first acknowledged write on the new writer. */
+    median_s: number;
+    min_s: number;
+    max_s: number;
+    /** Acknowledged writes missing after failover, summed over all runs. */
+    acknowledged_writes_lost: number;
+    /** Every run's seconds, in order. */
+    samples_s: number[];
+    /** Only for the design document's own script: did the old primary come back as a second primary? */
+    two_primaries_after_restart?: boolean;
+    /** Free-form notes a case wants to print beside its figures. */
+    notes?: string;
+}
+
+/** A bench case: runs the scenario `runs` times and summarises. */
+export type BenchCase = (runs: number) => Promise<CaseResult>;
+
+export function summarise(samples: number[], lost: number, extra: Partial<CaseResult> = {}): CaseResult {
+    const s = [...samples].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    const med = s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    return {
+        runs: samples.length,
+        median_s: r3(med),
+        min_s: r3(s[0] ?? NaN),
+        max_s: r3(s[s.length - 1] ?? NaN),
+        acknowledged_writes_lost: lost,
+        samples_s: samples.map(r3),
+        ...extra,
+    };
+}
