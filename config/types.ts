@@ -1,0 +1,81 @@
+/** The validated, typed configuration of one region stack. Built only by `validate.ts`. */
+
+export type Role = "primary" | "standby";
+export type Color = "blue" | "green";
+export type TlsMode = "dns01" | "certificate";
+
+export interface HaConfig {
+    readonly stack: string;
+    /** AWS region of this stack (`aws:region`). */
+    readonly region: string;
+    readonly role: Role;
+    /** Standby only: `org/project/stack` of the primary. */
+    readonly primaryStack?: string;
+    readonly peerRegion?: string;
+    readonly network: {
+        readonly vpcCidr: string;
+        readonly peerVpcCidr?: string;
+        readonly adminCidr: string;
+        readonly azCount: number;
+    };
+    readonly dns: {
+        readonly domain: string;
+        readonly hostedZoneId: string;
+        readonly ttl: number;
+        readonly healthCheckInterval: number;
+        readonly healthCheckFailureThreshold: number;
+        readonly alarmEmail?: string;
+        readonly cloudflare?: { readonly zoneId: string; readonly hostname: string };
+    };
+    readonly hosts: {
+        /** When set, no EC2 hosts are created and the Docker provider talks to this host. */
+        readonly existingSwarmHost?: string;
+        readonly amiSsmParameter: string;
+        readonly sshUser: string;
+        readonly sshKeyName?: string;
+        readonly rootVolumeGb: number;
+        readonly pools: Readonly<Record<HostRole, { readonly count: number; readonly instanceType: string }>>;
+    };
+    readonly frontend: { readonly replicas: number; readonly image: string };
+    readonly backend: {
+        readonly replicas: number;
+        readonly activeColor: Color;
+        readonly image: string;
+        readonly inactiveImage: string;
+    };
+    readonly postgres: {
+        readonly members: number;
+        readonly etcdMembers: number;
+        readonly ttl: number;
+        readonly loopWait: number;
+        readonly retryTimeout: number;
+        readonly archiveTimeout: number;
+        readonly backupRetentionDays: number;
+    };
+    readonly redis: {
+        readonly replicas: number;
+        readonly sentinels: number;
+        readonly quorum: number;
+        readonly downAfterMs: number;
+    };
+    readonly edge: {
+        readonly keepalivedPriority: number;
+        readonly routerId: number;
+        readonly tlsMode: TlsMode;
+        readonly acmeEmail: string;
+    };
+    readonly images: {
+        readonly spilo: string;
+        readonly etcd: string;
+        readonly haproxy: string;
+        readonly redis: string;
+        readonly redisExporter: string;
+        readonly awsCli: string;
+        readonly traefik: string;
+        readonly prometheus: string;
+        readonly alertmanager: string;
+    };
+}
+
+export type HostRole = "edge" | "app" | "data";
+export const HOST_ROLES: readonly HostRole[] = ["edge", "app", "data"];

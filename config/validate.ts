@@ -1,0 +1,258 @@
+/**
+ * Pure config validation: raw key/value text in, a typed `HaConfig` out, or a `ConfigError` that lists
+ * every problem (key, bad value, what is allowed). Nothing here touches Pulumi, so bad config is
+ * rejected before a single resource is registered.
+ */
+import { parseCidr, overlaps } from "../lib/cidr";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, keySpec } from "./keys";
+import { Color, HaConfig, Role, TlsMode } from "./types";
+
+/** Every problem found in a stack's config, one line each. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** Where raw values come from: `get(key)` returns the stack's text for `ops-center-ha:<key>`, or undefined. */
+export interface RawConfig {
+    readonly stack: string;
+    /** The stack's `aws:region`. */
+    readonly region: string | undefined;
+    get(key: string): string | undefined;
+    /** Every `ops-center-ha:` key the stack sets, to catch typos. */
+    readonly keys?: readonly string[];
+}
+
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const ZONE_ID = /^Z[A-Z0-9]{5,31}$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const STACK_FQN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Validates the raw config of one stack. Throws `ConfigError` listing every problem. */
+export function validateConfig(raw: RawConfig): HaConfig {
+    const problems: string[] = [];
+    const k = (key: string) => `${CONFIG_NAMESPACE}:${key}`;
+    const bad = (key: string, value: unknown, allowed: string) =>
+        problems.push(`${k(key)} = ${JSON.stringify(String(value))}: ${allowed}`);
+
+    const text = (key: string): string | undefined => {
+        const spec = keySpec(key);
+        const v = raw.get(key);
+        if (v === "") {
+            problems.push(`${k(key)} = "": must not be empty (${spec.description})`);
+            return undefined;
+        }
+        if (v === undefined) {
+            if (spec.default !== undefined) return String(spec.default);
+            if (!spec.optional) problems.push(`${k(key)} is required: ${spec.description}`);
+            return undefined;
+        }
+        return v;
+    };
+    const str = (key: string): string => text(key) ?? "";
+    const int = (key: string, min: number, max: number, what = `an integer from ${min} to ${max}`): number => {
+        const v = text(key);
+        if (v === undefined) return NaN;
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) bad(key, v, `must be ${what}`);
+        return n;
+    };
+    const bool = (key: string): boolean => {
+        const v = text(key);
+        if (v === undefined) return false;
+        if (v !== "true" && v !== "false") bad(key, v, "must be true or false");
+        return v === "true";
+    };
+    const oneOf = <T extends string>(key: string, allowed: readonly T[]): T => {
+        const v = str(key);
+        if (!(allowed as readonly string[]).includes(v)) bad(key, v, `must be one of ${allowed.join(", ")}`);
+        return v as T;
+    };
+    const nonEmpty = (key: string, pattern: RegExp, what: string): string => {
+        const v = text(key);
+        if (v !== undefined && !pattern.test(v)) bad(key, v, `must be ${what}`);
+        return v ?? "";
+    };
+
+    // Unknown keys are typos: reject them rather than silently ignore them.
+    for (const key of unknownKeys(raw.keys ?? [])) {
+        problems.push(`${k(key)} = ${JSON.stringify(raw.get(key) ?? "")}: not a key this program reads (see the config table in README.md)`);
+    }
+
+    if (raw.region === undefined || !AWS_REGION.test(raw.region)) {
+        problems.push(`aws:region = ${JSON.stringify(raw.region)}: must be an AWS region such as us-east-1`);
+    }
+    const region = raw.region ?? "";
+
+    const role = oneOf<Role>("role", ["primary", "standby"]);
+    const primaryStack = text("primaryStack");
+    if (role === "standby") {
+        if (!primaryStack) problems.push(`${k("primaryStack")} is required when role is standby: the org/project/stack of the primary region`);
+        else if (!STACK_FQN.test(primaryStack)) bad("primaryStack", primaryStack, "must be org/project/stack");
+    } else if (primaryStack) {
+        bad("primaryStack", primaryStack, "is only allowed when role is standby");
+    }
+    const peerRegion = text("peerRegion");
+    if (peerRegion !== undefined) {
+        if (!AWS_REGION.test(peerRegion)) bad("peerRegion", peerRegion, "must be an AWS region such as us-west-2");
+        else if (peerRegion === region) bad("peerRegion", peerRegion, `must differ from this stack's region (${region})`);
+    }
+    if (role === "standby" && peerRegion === undefined) problems.push(`${k("peerRegion")} is required when role is standby: the primary's AWS region`);
+
+    // Network
+    const cidr = (key: string, minPrefix: number, maxPrefix: number) => {
+        const v = text(key);
+        if (v === undefined) return undefined;
+        const c = parseCidr(v);
+        if (!c) bad(key, v, "must be an IPv4 CIDR a.b.c.d/n with no host bits set");
+        else if (c.prefix < minPrefix || c.prefix > maxPrefix) bad(key, v, `must have a prefix from /${minPrefix} to /${maxPrefix}`);
+        return c ? v : undefined;
+    };
+    const vpcCidr = cidr("vpcCidr", 16, 24);
+    const peerVpcCidr = cidr("peerVpcCidr", 16, 24);
+    const adminCidr = cidr("adminCidr", 8, 32);
+    // A prefix of at least /8 already keeps SSH from being open to the whole internet (0.0.0.0/0).
+    if (vpcCidr && peerVpcCidr && overlaps(parseCidr(vpcCidr)!, parseCidr(peerVpcCidr)!)) {
+        bad("peerVpcCidr", peerVpcCidr, `must not overlap vpcCidr ${vpcCidr}: VPC peering needs distinct address ranges`);
+    }
+    if (role === "standby" && !raw.get("peerVpcCidr")) problems.push(`${k("peerVpcCidr")} is required when role is standby: the primary's VPC CIDR, for the peering routes`);
+    const azCount = int("availabilityZoneCount", 3, 6, "an integer from 3 to 6 (3 Swarm managers need 3 zones)");
+
+    // DNS
+    const domain = nonEmpty("domain", HOSTNAME, "a lower-case DNS name such as ops.example.com");
+    const hostedZoneId = nonEmpty("hostedZoneId", ZONE_ID, "a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ");
+    const ttl = int("dnsTtl", 30, 300);
+    const healthCheckInterval = int("healthCheckInterval", 10, 30, "10 or 30 (the only intervals Route53 offers)");
+    if (healthCheckInterval !== 10 && healthCheckInterval !== 30 && !Number.isNaN(healthCheckInterval)) {
+        bad("healthCheckInterval", healthCheckInterval, "must be 10 or 30 (the only intervals Route53 offers)");
+    }
+    const healthCheckFailureThreshold = int("healthCheckFailureThreshold", 1, 10);
+    const alarmEmail = text("alarmEmail");
+    if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) bad("alarmEmail", alarmEmail, "must be an e-mail address");
+    const cloudflareEnabled = bool("cloudflareEnabled");
+    const cloudflareZoneId = text("cloudflareZoneId");
+    const cloudflareHostname = text("cloudflareHostname") ?? (domain ? `www.${domain}` : "");
+    if (cloudflareEnabled) {
+        if (!cloudflareZoneId) problems.push(`${k("cloudflareZoneId")} is required when cloudflareEnabled is true`);
+        else if (!/^[0-9a-f]{32}$/.test(cloudflareZoneId)) bad("cloudflareZoneId", cloudflareZoneId, "must be a 32-character hex Cloudflare zone id");
+        if (!HOSTNAME.test(cloudflareHostname)) bad("cloudflareHostname", cloudflareHostname, "must be a lower-case DNS name");
+        if (cloudflareHostname === domain) bad("cloudflareHostname", cloudflareHostname, "must differ from domain (the Route53 failover name it points at)");
+    }
+
+    // Substrate
+    const existingSwarmHost = text("existingSwarmHost");
+    if (existingSwarmHost !== undefined && !/^(ssh:\/\/[^@\s]+@[^\s/]+(:\d+)?|unix:\/\/\/\S+|tcp:\/\/\S+:\d+)$/.test(existingSwarmHost)) {
+        bad("existingSwarmHost", existingSwarmHost, "must be ssh://user@host[:port], unix:///path/to/docker.sock or tcp://host:port");
+    }
+    const amiSsmParameter = nonEmpty("amiSsmParameter", /^\/\S+$/, "an SSM parameter path starting with /");
+    const sshUser = nonEmpty("sshUser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name");
+    const sshKeyName = text("sshKeyName");
+    const rootVolumeGb = int("rootVolumeGb", 20, 2000);
+    const minNodes = role === "primary" ? { edge: 2, app: 3, data: 3 } : { edge: 1, app: 3, data: 3 };
+    const pool = (role_: "edge" | "app" | "data") => {
+        const count = int(`${role_}Nodes`, minNodes[role_], 50, `an integer from ${minNodes[role_]} to 50 in a ${role} region`);
+        const instanceType = nonEmpty(`${role_}InstanceType`, INSTANCE_TYPE, "an EC2 instance type such as t3.large");
+        return { count, instanceType };
+    };
+    const pools = { edge: pool("edge"), app: pool("app"), data: pool("data") };
+
+    // Tiers
+    const minReplicas = role === "primary" ? 3 : 1;
+    const replicas = (key: string) =>
+        int(key, minReplicas, 50, `an integer from ${minReplicas} to 50 in a ${role} region${role === "primary" ? " (the design's x3)" : ""}`);
+    const frontendReplicas = replicas("frontendReplicas");
+    const backendReplicas = replicas("backendReplicas");
+    const activeColor = oneOf<Color>("activeColor", ["blue", "green"]);
+    const image = (key: string, fallback?: string) => {
+        const v = text(key) ?? fallback;
+        if (v === undefined) return "";
+        if (!/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$/.test(v)) bad(key, v, "must be an image reference");
+        else if (!/[:@]/.test(v.split("/").pop()!) || /:latest$/.test(v)) bad(key, v, "must be pinned to a version tag or digest, never latest or untagged");
+        return v;
+    };
+    const frontendImage = image("frontendImage");
+    const backendImage = image("backendImage");
+    const inactiveImage = image("backendImageInactive", backendImage);
+
+    const redisReplicas = int("redisReplicas", 1, 10);
+    const sentinels = int("redisSentinels", 3, 9, "an odd integer from 3 to 9");
+    if (sentinels % 2 === 0) bad("redisSentinels", sentinels, "must be odd, so that a majority exists after a partition");
+    const quorum = int("redisQuorum", 1, 9);
+    if (!Number.isNaN(sentinels) && !Number.isNaN(quorum) && (quorum <= sentinels / 2 || quorum > sentinels)) {
+        bad("redisQuorum", quorum, `must be a majority of the ${sentinels} sentinels: from ${Math.floor(sentinels / 2) + 1} to ${sentinels}`);
+    }
+    const downAfterMs = int("redisDownAfterMs", 1000, 60000);
+
+    const members = int("postgresMembers", 2, 5);
+    const etcdMembers = int("etcdMembers", 3, 7, "an odd integer from 3 to 7");
+    if (etcdMembers % 2 === 0) bad("etcdMembers", etcdMembers, "must be odd, so that etcd keeps a majority");
+    const ttl_ = int("patroniTtl", 20, 300, "an integer from 20 to 300 (Patroni 4 raises anything below 20 to 20)");
+    const loopWait = int("patroniLoopWait", 1, 60);
+    const retryTimeout = int("patroniRetryTimeout", 1, 60);
+    if (loopWait + 2 * retryTimeout > ttl_) {
+        bad("patroniRetryTimeout", retryTimeout, `must satisfy loop_wait + 2*retry_timeout <= ttl (${loopWait} + 2*${retryTimeout} > ${ttl_}); Patroni silently shrinks them otherwise`);
+    }
+    const archiveTimeout = int("archiveTimeout", 30, 300, "an integer from 30 to 300 (the RPO target is under 5 minutes)");
+    const backupRetentionDays = int("backupRetentionDays", 7, 3650);
+
+    const keepalivedPriority = int("keepalivedPriority", 51, 254, "an integer from 51 to 254 (the second edge host gets 50 less)");
+    const routerId = int("keepalivedRouterId", 1, 255);
+    const tlsMode = oneOf<TlsMode>("tlsMode", ["dns01", "certificate"]);
+    const acmeEmail = str("acmeEmail");
+    if (tlsMode === "dns01" && !EMAIL.test(acmeEmail)) bad("acmeEmail", acmeEmail, "must be an e-mail address for the ACME account");
+    if (tlsMode === "certificate") {
+        for (const key of ["tlsCertificate", "tlsPrivateKey"]) {
+            if (!raw.get(key)) problems.push(`${k(key)} is required (as secure config) when tlsMode is certificate`);
+        }
+    }
+
+    const images = {
+        spilo: image("spiloImage"),
+        etcd: image("etcdImage"),
+        haproxy: image("haproxyImage"),
+        redis: image("redisImage"),
+        redisExporter: image("redisExporterImage"),
+        awsCli: image("awsCliImage"),
+        traefik: image("traefikImage"),
+        prometheus: image("prometheusImage"),
+        alertmanager: image("alertmanagerImage"),
+    };
+    if (images.traefik && !/:v?3\./.test(images.traefik)) bad("traefikImage", images.traefik, "must be a Traefik v3 tag (the static configuration uses v3 option names)");
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    return {
+        stack: raw.stack,
+        region,
+        role,
+        primaryStack: role === "standby" ? primaryStack : undefined,
+        peerRegion,
+        network: { vpcCidr: vpcCidr!, peerVpcCidr, adminCidr: adminCidr!, azCount },
+        dns: {
+            domain,
+            hostedZoneId,
+            ttl,
+            healthCheckInterval,
+            healthCheckFailureThreshold,
+            alarmEmail,
+            cloudflare: cloudflareEnabled ? { zoneId: cloudflareZoneId!, hostname: cloudflareHostname } : undefined,
+        },
+        hosts: { existingSwarmHost, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools },
+        frontend: { replicas: frontendReplicas, image: frontendImage },
+        backend: { replicas: backendReplicas, activeColor, image: backendImage, inactiveImage },
+        postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },
+        redis: { replicas: redisReplicas, sentinels, quorum, downAfterMs },
+        edge: { keepalivedPriority, routerId, tlsMode, acmeEmail },
+        images,
+    };
+}
+
+/** Keys a stack file sets that this program does not read (typos, stale keys). */
+export function unknownKeys(keys: readonly string[]): string[] {
+    const known = new Set(CONFIG_KEYS.map((s) => s.key));
+    return keys.filter((key) => !known.has(key));
+}

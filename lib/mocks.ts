@@ -1,0 +1,105 @@
+/**
+ * Mock engine behaviour for the offline plan and the tests: records every resource's inputs and invents
+ * the computed values a real provider would return (ids, ARNs, addresses, generated passwords), the same
+ * for every run so that the plan is stable.
+ */
+import { createHash } from "node:crypto";
+import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
+
+export const MOCK_ACCOUNT = "123456789012";
+
+export interface MockRecord {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+function digest(text: string, len = 17): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, len);
+}
+
+/** A stable private address inside 10.x for a resource name. */
+function mockIp(name: string): string {
+    const h = createHash("sha256").update(name).digest();
+    return `10.${h[0] % 250}.${h[1] % 250}.${(h[2] % 250) + 4}`;
+}
+
+export class OfflineMocks implements Mocks {
+    readonly records = new Map<string, MockRecord>();
+
+    constructor(
+        private readonly region: string,
+        private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
+    ) {}
+
+    newResource(args: MockResourceArgs): MockResourceResult {
+        const key = `${args.type}::${args.name}`;
+        if (this.records.has(key)) {
+            throw new Error(`two resources of type ${args.type} are both named ${args.name}: names must be unique per type`);
+        }
+        this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        const id = `${args.name}-${digest(key, 8)}`;
+        return { id, state: { ...args.inputs, ...this.computed(args, id) } };
+    }
+
+    private computed(args: MockResourceArgs, id: string): Record<string, unknown> {
+        const service = args.type.split(":")[1]?.split("/")[0] ?? "mock";
+        const arn = `arn:aws:${service}:${this.region}:${MOCK_ACCOUNT}:${args.name}`;
+        const inputs = args.inputs as Record<string, unknown>;
+        switch (args.type) {
+            case "pulumi:pulumi:StackReference": {
+                const name = String(inputs.name ?? args.name);
+                return { name, outputs: this.stackOutputs(name), secretOutputNames: [] };
+            }
+            case "random:index/randomPassword:RandomPassword":
+            case "random:index/randomString:RandomString": {
+                const length = Number(inputs.length ?? 32);
+                // Recognisable in a leak test, stable across runs, and never a real secret.
+                const value = `mock${digest(`secret:${args.name}`, 64)}`.slice(0, length);
+                return { result: value, bcryptHash: `$2a$10$${digest(`bcrypt:${args.name}`, 53)}` };
+            }
+            case "random:index/randomId:RandomId":
+                return { hex: digest(`id:${args.name}`, Number(inputs.byteLength ?? 4) * 2), b64Url: digest(`id:${args.name}`, 8) };
+            case "aws:ec2/instance:Instance":
+                return { arn, privateIp: mockIp(args.name), publicIp: inputs.associatePublicIpAddress ? `198.51.100.${(parseInt(digest(args.name, 2), 16) % 200) + 10}` : "", privateDns: `ip-${mockIp(args.name).replace(/\./g, "-")}.ec2.internal` };
+            case "aws:ec2/eip:Eip":
+                return { arn, allocationId: `eipalloc-${digest(args.name)}`, publicIp: `203.0.113.${(parseInt(digest(args.name, 2), 16) % 200) + 10}` };
+            case "aws:s3/bucket:Bucket":
+            case "aws:s3/bucketV2:BucketV2": {
+                const bucket = String(inputs.bucket ?? `${args.name}-${digest(args.name, 7)}`);
+                return { arn: `arn:aws:s3:::${bucket}`, bucket, bucketDomainName: `${bucket}.s3.amazonaws.com`, region: this.region };
+            }
+            case "aws:kms/key:Key":
+                return { arn: `arn:aws:kms:${this.region}:${MOCK_ACCOUNT}:key/${digest(args.name, 32)}`, keyId: digest(args.name, 32) };
+            case "aws:route53/healthCheck:HealthCheck":
+                return { arn, id };
+            case "docker:index/provider:Provider":
+            case "pulumi:providers:docker":
+                return {};
+            default:
+                return { arn, name: inputs.name ?? args.name };
+        }
+    }
+
+    call(args: MockCallArgs): MockCallResult {
+        const a = args.inputs as Record<string, unknown>;
+        switch (args.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const names = ["a", "b", "c", "d"].map((s) => `${this.region}${s}`);
+                return { names, zoneIds: names.map((_, i) => `${this.region.slice(0, 2)}${this.region.split("-")[1].slice(0, 1)}${this.region.slice(-1)}-az${i + 1}`), id: this.region };
+            }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT };
+            case "aws:index/getRegion:getRegion":
+                return { name: this.region, region: this.region, id: this.region };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:ssm/getParameter:getParameter":
+                return { name: a.name, value: `ami-${digest(String(a.name))}`, insecureValue: `ami-${digest(String(a.name))}`, type: "String", arn: `arn:aws:ssm:${this.region}::parameter${a.name}`, id: a.name };
+            case "aws:iam/getPolicyDocument:getPolicyDocument":
+                return { json: JSON.stringify({ Version: "2012-10-17", Statement: a.statements ?? [] }), id: "policy" };
+            default:
+                return a;
+        }
+    }
+}

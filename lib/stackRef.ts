@@ -1,0 +1,46 @@
+/**
+ * The contract between the two stacks: what the primary exports and the standby reads through a
+ * StackReference. Offline, the standby gets these values invented from the primary's stack file.
+ */
+import * as path from "node:path";
+import { readStackConfig } from "./offline";
+
+/** Outputs of the primary stack that the standby stack reads. */
+export const PRIMARY_OUTPUT_KEYS = [
+    "region",
+    "vpcId",
+    "vpcCidr",
+    "privateRouteTableIds",
+    "dataSecurityGroupId",
+    "walBucketName",
+    "walBucketArn",
+    "walKmsKeyArn",
+    "postgresLeaderAddress",
+    "redisMasterAddress",
+    "redisMasterName",
+] as const;
+
+export type PrimaryOutputKey = (typeof PRIMARY_OUTPUT_KEYS)[number];
+
+/**
+ * Invented outputs for the stack `fqn` (`org/project/stack`), derived from its Pulumi.<stack>.yaml so that
+ * CIDRs and regions agree with the real primary.
+ */
+export function mockPrimaryOutputs(root: string, fqn: string): Record<PrimaryOutputKey, unknown> {
+    const stack = fqn.split("/").pop()!;
+    const { values } = readStackConfig(path.resolve(root), stack);
+    const region = values["aws:region"] ?? stack;
+    return {
+        region,
+        vpcId: "vpc-0a1b2c3d4e5f60718",
+        vpcCidr: values["ops-center-ha:vpcCidr"] ?? "10.10.0.0/16",
+        privateRouteTableIds: ["rtb-0aaa0000000000001", "rtb-0aaa0000000000002", "rtb-0aaa0000000000003"],
+        dataSecurityGroupId: "sg-0d0d0d0d0d0d0d0d0",
+        walBucketName: `ops-center-ha-${stack}-wal`,
+        walBucketArn: `arn:aws:s3:::ops-center-ha-${stack}-wal`,
+        walKmsKeyArn: `arn:aws:kms:${region}:123456789012:key/00000000-0000-4000-8000-000000000001`,
+        postgresLeaderAddress: "10.10.20.10",
+        redisMasterAddress: "10.10.20.11",
+        redisMasterName: "opscenter",
+    };
+}

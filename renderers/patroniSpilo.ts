@@ -1,0 +1,256 @@
+/**
+ * Spilo (Patroni 4 + Postgres + WAL-G in one image) as a Swarm service: the `SPILO_CONFIGURATION`
+ * YAML, the environment (no secrets) and a POSIX-sh entrypoint that exports the passwords from
+ * Swarm secret files before running Spilo's own `/launch.sh`.
+ *
+ * Pure: no Pulumi, no I/O. `renderers/patroni.ts` re-exports everything here.
+ */
+import { stringify } from "yaml";
+import { PATRONI_DEFAULTS, PatroniSettings, StandbyClusterSource, patroniDcsSection, patroniSettings, validatePatroniSettings } from "./patroniDcs";
+
+/** Backups of this region: WAL-G archiving and daily base backups to this region's bucket, SSE-KMS. */
+export interface SpiloBackupSettings {
+    /** This region's S3 bucket for WAL and base backups. */
+    readonly bucket: string;
+    /** AWS region of that bucket (this stack's region), e.g. "us-east-1". */
+    readonly region: string;
+    /** KMS key id, alias or ARN used for SSE-KMS on every upload. */
+    readonly kmsKeyId: string;
+    /** Base backups kept (older ones and their WAL are deleted); default 30. */
+    readonly retainBackups?: number;
+    /** Cron schedule (5 fields, UTC) of the base backup; default "0 1 * * *". */
+    readonly schedule?: string;
+}
+
+/** The standby region's source: the primary region's leader endpoint and the replicated WAL archive. */
+export interface SpiloStandbySource {
+    /** Host of the primary region's leader endpoint (its HAProxy leader port, reachable cross-region). */
+    readonly primaryHost: string;
+    /** Port of that endpoint (5000 for HAProxy's leader port). */
+    readonly primaryPort: number;
+    /** Bucket in this region that receives the S3 replication of the primary region's bucket. */
+    readonly replicatedBucket: string;
+    /** The primary region's name, e.g. "us-east-1" (part of its WAL path). */
+    readonly primaryRegion: string;
+}
+
+/** One Spilo member (one Swarm service). */
+export interface SpiloMemberInput {
+    /** "primary": the writable cluster; "standby": a standby cluster streaming from the primary region. */
+    readonly role: "primary" | "standby";
+    /** Cluster name, identical on every member of the cluster (Spilo `SCOPE`, part of the WAL path). */
+    readonly scope: string;
+    /** This member's stable name (Patroni `name`; Swarm task hostnames change on restart). */
+    readonly memberName: string;
+    /** Host name the other members and HAProxy use to reach this member (its Swarm service name). */
+    readonly connectHost: string;
+    /** etcd v3 client endpoints, "host:port". */
+    readonly etcdHosts: readonly string[];
+    /** This region's backups. */
+    readonly backup: SpiloBackupSettings;
+    /** Required when role is "standby". */
+    readonly standby?: SpiloStandbySource;
+    /** DCS timings and replication settings; default PATRONI_DEFAULTS. */
+    readonly settings?: PatroniSettings;
+    /** Patroni DCS key prefix; default PATRONI_DEFAULTS.namespace. */
+    readonly namespace?: string;
+    /** Postgres major version run by the image (`PGVERSION`); default 16. */
+    readonly pgVersion?: number;
+}
+
+/** Swarm secret file names holding the passwords (under /run/secrets). */
+export interface SpiloSecretFiles {
+    /** File with the superuser's password (Spilo PGPASSWORD_SUPERUSER). */
+    readonly superuser: string;
+    /** File with the replication user's password (Spilo PGPASSWORD_STANDBY); the standby region uses the same secret value. */
+    readonly replication: string;
+    /** File with the admin user's password (Spilo PGPASSWORD_ADMIN). */
+    readonly admin: string;
+}
+
+/** Production defaults for Spilo specifics. */
+export const SPILO_DEFAULTS = {
+    retainBackups: 30,
+    backupSchedule: "0 1 * * *",
+    secretsDir: "/run/secrets",
+    secretFiles: { superuser: "pg_superuser_password", replication: "pg_replication_password", admin: "pg_admin_password" },
+    launchScript: "/launch.sh",
+    /** Where Spilo writes the WAL-G environment for a standby cluster (RW_DIR/etc/wal-e.d/env-standby). */
+    standbyEnvDir: "/run/etc/wal-e.d/env-standby",
+    /** Spilo's replica creation methods for a standby cluster: WAL-G from the archive, then pg_basebackup. */
+    standbyCreateReplicaMethods: ["bootstrap_standby_with_wale", "basebackup_fast_xlog"],
+} as const;
+
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const HOST_RE = /^[A-Za-z0-9.-]+$/;
+
+function fail(field: string, value: unknown, allowed: string): never {
+    throw new Error(`spilo: ${field} = ${JSON.stringify(value)} is invalid: ${allowed}`);
+}
+
+function checkHostPort(field: string, v: string): void {
+    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(field, v, 'must be "host:port"');
+}
+
+/** The S3 path WAL-G uses for a cluster: one prefix per region so a promoted standby never writes into the primary's path. */
+export function walS3Prefix(bucket: string, scope: string, region: string, pgVersion: number): string {
+    return `s3://${bucket}/spilo/${scope}/${region}/wal/${pgVersion}`;
+}
+
+function validateMember(m: SpiloMemberInput): { settings: PatroniSettings; pgVersion: number; retain: number; schedule: string } {
+    if (m.role !== "primary" && m.role !== "standby") fail("role", m.role, 'must be "primary" or "standby"');
+    if (!NAME_RE.test(m.scope)) fail("scope", m.scope, "must be lower-case letters, digits and -, at most 63");
+    if (!NAME_RE.test(m.memberName)) fail("memberName", m.memberName, "must be lower-case letters, digits and -, at most 63");
+    if (!HOST_RE.test(m.connectHost)) fail("connectHost", m.connectHost, "must be a host name or IPv4 address");
+    if (m.etcdHosts.length < 1) fail("etcdHosts", m.etcdHosts, "must list at least one etcd endpoint (3 in production)");
+    m.etcdHosts.forEach((h, i) => checkHostPort(`etcdHosts[${i}]`, h));
+    const b = m.backup;
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b.bucket)) fail("backup.bucket", b.bucket, "must be an S3 bucket name");
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(b.region)) fail("backup.region", b.region, 'must be an AWS region such as "us-east-1"');
+    if (!/^[A-Za-z0-9:/_.-]+$/.test(b.kmsKeyId)) fail("backup.kmsKeyId", b.kmsKeyId, "must be a KMS key id, alias or ARN");
+    const retain = b.retainBackups ?? SPILO_DEFAULTS.retainBackups;
+    if (!Number.isInteger(retain) || retain < 1 || retain > 1000) fail("backup.retainBackups", retain, "must be an integer from 1 to 1000");
+    const schedule = b.schedule ?? SPILO_DEFAULTS.backupSchedule;
+    if (!/^\S+( \S+){4}$/.test(schedule)) fail("backup.schedule", schedule, "must be a 5-field cron expression");
+    const pgVersion = m.pgVersion ?? PATRONI_DEFAULTS.pgVersion;
+    if (!Number.isInteger(pgVersion) || pgVersion < 13 || pgVersion > 17) fail("pgVersion", pgVersion, "must be 13 to 17 (spilo-17)");
+    if (m.namespace !== undefined && !/^\/[A-Za-z0-9_/-]*\/$/.test(m.namespace)) fail("namespace", m.namespace, 'must look like "/service/"');
+    if (m.role === "standby") {
+        const s = m.standby;
+        if (!s) fail("standby", s, 'is required when role is "standby"');
+        if (!HOST_RE.test(s.primaryHost)) fail("standby.primaryHost", s.primaryHost, "must be a host name or IPv4 address");
+        if (!Number.isInteger(s.primaryPort) || s.primaryPort < 1 || s.primaryPort > 65535) fail("standby.primaryPort", s.primaryPort, "must be a TCP port");
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.replicatedBucket)) fail("standby.replicatedBucket", s.replicatedBucket, "must be an S3 bucket name");
+        if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(s.primaryRegion)) fail("standby.primaryRegion", s.primaryRegion, "must be an AWS region");
+        if (s.primaryRegion === b.region) fail("standby.primaryRegion", s.primaryRegion, "must differ from backup.region (the standby runs in the other region)");
+    } else if (m.standby !== undefined) {
+        fail("standby", "(set)", 'must be omitted when role is "primary"');
+    }
+    const settings = m.settings ?? patroniSettings();
+    validatePatroniSettings(settings);
+    return { settings, pgVersion, retain, schedule };
+}
+
+/** The standby_cluster source Spilo uses: stream from the primary region, WAL-G from the replicated bucket as fallback. */
+export function spiloStandbyCluster(src: SpiloStandbySource): StandbyClusterSource {
+    return {
+        host: src.primaryHost,
+        port: src.primaryPort,
+        createReplicaMethods: [...SPILO_DEFAULTS.standbyCreateReplicaMethods],
+        restoreCommand: `envdir "${SPILO_DEFAULTS.standbyEnvDir}" timeout "0" /scripts/restore_command.sh "%f" "%p"`,
+    };
+}
+
+/**
+ * `SPILO_CONFIGURATION`: YAML that Spilo merges over its generated patroni.yml (ours wins key by key).
+ * Holds the DCS section (same as {@link renderPatroniYaml}'s), etcd hosts, stable member name and addresses.
+ * Spilo keeps its own pg_hba (SSL required, md5/scram), SSL certificates, archive_command and WAL-G wiring.
+ */
+export function renderSpiloConfiguration(m: SpiloMemberInput): string {
+    const { settings } = validateMember(m);
+    const standby = m.role === "standby" && m.standby ? spiloStandbyCluster(m.standby) : undefined;
+    const cfg = {
+        namespace: m.namespace ?? PATRONI_DEFAULTS.namespace,
+        bootstrap: { dcs: patroniDcsSection(settings, standby) },
+        etcd3: { hosts: [...m.etcdHosts] },
+        restapi: { connect_address: `${m.connectHost}:${PATRONI_DEFAULTS.restApiPort}` },
+        postgresql: {
+            name: m.memberName,
+            connect_address: `${m.connectHost}:${PATRONI_DEFAULTS.postgresPort}`,
+            // An old primary whose pg_rewind fails is rebuilt from the leader instead of staying out.
+            remove_data_directory_on_rewind_failure: true,
+        },
+    };
+    return stringify(cfg, { version: "1.1", lineWidth: 0 });
+}
+
+/**
+ * Environment variables of the Spilo service (name -> value). No secret: passwords come from
+ * {@link renderSpiloEntrypoint}; S3 credentials from the EC2 instance role (Spilo sets AWS_INSTANCE_PROFILE
+ * itself when no keys are given; the instance metadata hop limit must be 2 for a container to reach it).
+ */
+export function spiloEnvironment(m: SpiloMemberInput): Record<string, string> {
+    const { pgVersion, retain, schedule } = validateMember(m);
+    const b = m.backup;
+    const prefix = walS3Prefix(b.bucket, m.scope, b.region, pgVersion);
+    const env: Record<string, string> = {
+        SCOPE: m.scope,
+        PGVERSION: String(pgVersion),
+        // "local": no EC2 tagging callback, no instance-IP connect address (we render them explicitly).
+        SPILO_PROVIDER: "local",
+        PGUSER_SUPERUSER: PATRONI_DEFAULTS.superuserName,
+        PGUSER_STANDBY: PATRONI_DEFAULTS.replicationUserName,
+        PGUSER_ADMIN: PATRONI_DEFAULTS.adminUserName,
+        USE_WALG_BACKUP: "true",
+        USE_WALG_RESTORE: "true",
+        WAL_S3_BUCKET: b.bucket,
+        WALG_S3_PREFIX: prefix,
+        WALE_S3_PREFIX: prefix,
+        AWS_REGION: b.region,
+        WALG_S3_SSE: "aws:kms",
+        WALG_S3_SSE_KMS_ID: b.kmsKeyId,
+        BACKUP_NUM_TO_RETAIN: String(retain),
+        BACKUP_SCHEDULE: schedule,
+        SPILO_CONFIGURATION: renderSpiloConfiguration(m),
+    };
+    if (m.role === "standby" && m.standby) {
+        // Spilo writes these into SPILO_DEFAULTS.standbyEnvDir for the standby cluster's restore_command.
+        const src = walS3Prefix(m.standby.replicatedBucket, m.scope, m.standby.primaryRegion, pgVersion);
+        env.STANDBY_WALG_S3_PREFIX = src;
+        env.STANDBY_WALE_S3_PREFIX = src;
+        env.STANDBY_AWS_REGION = b.region;
+        env.STANDBY_USE_WALG_RESTORE = "true";
+    }
+    return env;
+}
+
+/** Input of {@link renderSpiloEntrypoint}. */
+export interface SpiloEntrypointInput {
+    /** Secret file names under `secretsDir`; default SPILO_DEFAULTS.secretFiles. */
+    readonly secretFiles?: SpiloSecretFiles;
+    /** Directory of the secret files; default "/run/secrets". */
+    readonly secretsDir?: string;
+    /** Spilo's own entrypoint, exec'd at the end; default "/launch.sh" (called with "init" when no arguments). */
+    readonly launchScript?: string;
+}
+
+/**
+ * POSIX-sh wrapper used as the Spilo service's entrypoint: exports PGPASSWORD_SUPERUSER, PGPASSWORD_STANDBY
+ * and PGPASSWORD_ADMIN from the secret files, fails clearly if one is missing or empty, then execs Spilo.
+ */
+export function renderSpiloEntrypoint(input: SpiloEntrypointInput = {}): string {
+    const files = input.secretFiles ?? SPILO_DEFAULTS.secretFiles;
+    const dir = input.secretsDir ?? SPILO_DEFAULTS.secretsDir;
+    const launch = input.launchScript ?? SPILO_DEFAULTS.launchScript;
+    const pathRe = /^\/[A-Za-z0-9_./-]*$/;
+    if (!pathRe.test(dir)) fail("secretsDir", dir, "must be an absolute path of letters, digits, _ . / -");
+    if (!pathRe.test(launch)) fail("launchScript", launch, "must be an absolute path of letters, digits, _ . / -");
+    for (const [k, v] of Object.entries(files)) {
+        if (!/^[A-Za-z0-9_.-]+$/.test(v)) fail(`secretFiles.${k}`, v, "must be a file name of letters, digits, _ . -");
+    }
+    return [
+        "#!/bin/sh",
+        "# Rendered by ops-center-ha. Exports Spilo's password variables from Swarm secret files, then runs Spilo.",
+        "set -eu",
+        "read_secret() {",
+        '    if [ ! -r "$2" ]; then',
+        '        echo "spilo-entrypoint: secret file $2 (for $1) is missing or unreadable" >&2',
+        "        exit 1",
+        "    fi",
+        '    secret_value=$(cat "$2")',
+        '    if [ -z "$secret_value" ]; then',
+        '        echo "spilo-entrypoint: secret file $2 (for $1) is empty" >&2',
+        "        exit 1",
+        "    fi",
+        '    export "$1=$secret_value"',
+        "}",
+        `read_secret PGPASSWORD_SUPERUSER "${dir}/${files.superuser}"`,
+        `read_secret PGPASSWORD_STANDBY "${dir}/${files.replication}"`,
+        `read_secret PGPASSWORD_ADMIN "${dir}/${files.admin}"`,
+        "unset secret_value",
+        'if [ "$#" -eq 0 ]; then set -- init; fi',
+        `exec /bin/sh ${launch} "$@"`,
+        "",
+    ].join("\n");
+}

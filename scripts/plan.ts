@@ -1,0 +1,36 @@
+/**
+ * `npm run plan -- <stack> [--json] [--render <dir>]`: the offline plan. Runs the whole program for one
+ * stack under Pulumi's mock engine with that stack's config, and prints the resource tree and counts by
+ * type. This is NOT a cloud preview: nothing is read from or sent to AWS, and computed values are invented.
+ */
+import * as path from "node:path";
+import { planJson, runOffline } from "../lib/offline";
+import { mockPrimaryOutputs } from "../lib/stackRef";
+import { printTree } from "../lib/tree";
+
+async function cli(argv: string[]): Promise<number> {
+    const json = argv.includes("--json");
+    const stack = argv.find((a) => !a.startsWith("--"));
+    if (!stack) {
+        process.stderr.write("usage: npm run plan -- <stack> [--json]\n  stacks: us-east-1 (primary), us-west-2 (standby)\n");
+        return 2;
+    }
+    const root = path.resolve(__dirname, "..");
+    const plan = await runOffline({ root, stack, stackOutputs: (name) => mockPrimaryOutputs(root, name) });
+    if (json) {
+        process.stdout.write(planJson(plan) + "\n");
+    } else {
+        process.stdout.write(printTree(plan));
+    }
+    return 0;
+}
+
+cli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        // Config and usage errors say what to fix; a stack trace helps only with a bug (set DEBUG=1 to see it).
+        const msg = err instanceof Error ? (process.env.DEBUG ? err.stack ?? err.message : err.message) : String(err);
+        process.stderr.write(`offline plan failed: ${msg}\n`);
+        process.exit(1);
+    },
+);

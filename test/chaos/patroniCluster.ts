@@ -1,0 +1,343 @@
+/**
+ * Postgres HA scenario with real daemons on loopback: a 3-member etcd 3.4, two Patroni members
+ * (Debian patroni + Postgres 15, as the `postgres` user) configured from `renderPatroniYaml` with the
+ * production DCS settings, and HAProxy from `renderHaproxyCfg`. Writes go through HAProxy, one psql
+ * per INSERT; a write is acknowledged only when psql exited 0 (the COMMIT returned OK).
+ *
+ * Used by test/chaos/postgres.test.ts and bench/cases/postgres.ts. Ports: 25000-25299 on 127.0.0.1.
+ */
+import { spawn } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { renderHaproxyCfg } from "../../renderers/haproxy";
+import { PATRONI_DEFAULTS, PatroniSettings, patroniSettings, renderPatroniYaml } from "../../renderers/patroni";
+import { Daemon, requireBinaries, requireRoot, run, scratchDir, signalDaemon, sleep, startDaemon, stopAll, waitExit, waitFor } from "./support";
+
+export const PG_BIN = "/usr/lib/postgresql/15/bin";
+const HOST = "127.0.0.1";
+export const PORTS = {
+    haPrimary: 25000,
+    haReplica: 25001,
+    haStats: 25002,
+    pg: [25101, 25102],
+    api: [25111, 25112],
+    etcdClient: [25201, 25202, 25203],
+    etcdPeer: [25211, 25212, 25213],
+} as const;
+
+/** One Patroni member of the scenario. */
+export interface PgMember {
+    readonly name: string;
+    readonly pgPort: number;
+    readonly apiPort: number;
+    readonly dataDir: string;
+    readonly configFile: string;
+    daemon?: Daemon;
+}
+
+/** One write attempt through HAProxy. */
+export interface WriteRecord {
+    readonly id: number;
+    /** ms epoch when psql returned. */
+    readonly t: number;
+    readonly ok: boolean;
+    /** Port of the Postgres that committed it (ok only). */
+    readonly port?: number;
+}
+
+/** Runs a command without blocking the event loop (the writer keeps running); bounded by `timeoutMs`. */
+export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += String(d)));
+        child.stderr.on("data", (d) => (stderr += String(d)));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? -1, stdout, stderr });
+        });
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            resolve({ code: -1, stdout, stderr: String(e) });
+        });
+    });
+}
+
+/** GET http://127.0.0.1:port/path; resolves the status code, or 0 when unreachable. */
+export function httpStatus(port: number, urlPath: string, timeoutMs = 1000): Promise<number> {
+    return new Promise((resolve) => {
+        const req = http.get({ host: HOST, port, path: urlPath, timeout: timeoutMs }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        });
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve(0));
+    });
+}
+
+function pidAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** The postmaster's PID from its pid file, if it is running. */
+function postmasterPid(dataDir: string): number | undefined {
+    try {
+        const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+        return pid > 0 && pidAlive(pid) ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Direct children of `pid` (from /proc). */
+function childPids(pid: number): number[] {
+    const out: number[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            if (ppid === pid) out.push(Number(e));
+        } catch {
+            // gone
+        }
+    }
+    return out;
+}
+
+/** The running scenario. Create with {@link PatroniCluster.start}; always call {@link PatroniCluster.stop}. */
+export class PatroniCluster {
+    readonly members: PgMember[] = [];
+    readonly settings: PatroniSettings = patroniSettings();
+    /** Every write attempt of every writer, in order. */
+    readonly writes: WriteRecord[] = [];
+    private nextId = 1;
+    private writing = false;
+    private writerDone: Promise<void> = Promise.resolve();
+    private readonly password = crypto.randomBytes(18).toString("hex");
+    private readonly namespace = `/ochaos-${crypto.randomBytes(6).toString("hex")}/`;
+    private constructor(readonly dir: string) {}
+
+    /** Starts etcd x3, member 1 (leader), member 2 (synchronous replica) and HAProxy, and creates the table. */
+    static async start(): Promise<PatroniCluster> {
+        requireRoot("Patroni and Postgres run as the postgres user via runuser");
+        requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", patronictl: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
+        if (!fs.existsSync(path.join(PG_BIN, "postgres"))) throw new Error(`missing ${PG_BIN}/postgres: install with 'apt-get install -y postgresql-15'`);
+        const c = new PatroniCluster(scratchDir("patroni", "postgres"));
+        await c.startEtcd();
+        for (let i = 0; i < 2; i++) {
+            const name = `pg${i + 1}`;
+            const dataDir = path.join(c.dir, name, "data");
+            fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
+            run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
+            const m: PgMember = { name, pgPort: PORTS.pg[i], apiPort: PORTS.api[i], dataDir, configFile: path.join(c.dir, `${name}.yml`) };
+            const yml = renderPatroniYaml({
+                scope: PATRONI_DEFAULTS.scope,
+                namespace: c.namespace,
+                name,
+                etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
+                restApiListen: `${HOST}:${m.apiPort}`,
+                restApiConnect: `${HOST}:${m.apiPort}`,
+                pgListen: `${HOST}:${m.pgPort}`,
+                pgConnect: `${HOST}:${m.pgPort}`,
+                dataDir,
+                binDir: PG_BIN,
+                socketDir: path.dirname(dataDir),
+                pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
+                archiveCommand: `test ! -f ${c.dir}/archive/%f && cp %p ${c.dir}/archive/%f`,
+                clientCidrs: ["127.0.0.0/8"],
+                settings: c.settings,
+            });
+            fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
+            c.members.push(m);
+        }
+        fs.mkdirSync(path.join(c.dir, "archive"));
+        run("chown", ["postgres:postgres", path.join(c.dir, "archive")]);
+        c.startMember(c.members[0]);
+        await waitFor("pg1 to bootstrap and become primary", async () => (await httpStatus(c.members[0].apiPort, "/primary")) === 200, { timeoutMs: 60_000, intervalMs: 250 });
+        c.startMember(c.members[1]);
+        await c.waitSyncReplica(c.members[1], 90_000);
+        await c.startHaproxy();
+        const created = await c.sql(PORTS.haPrimary, "CREATE TABLE acked (id bigint PRIMARY KEY, port int NOT NULL DEFAULT inet_server_port(), at timestamptz NOT NULL DEFAULT clock_timestamp())");
+        if (created.code !== 0) throw new Error(`could not create the table through HAProxy: ${created.stderr}`);
+        return c;
+    }
+
+    private async startEtcd(): Promise<void> {
+        const token = `ochaos-${crypto.randomBytes(6).toString("hex")}`;
+        const cluster = PORTS.etcdPeer.map((p, i) => `e${i + 1}=http://${HOST}:${p}`).join(",");
+        PORTS.etcdClient.forEach((cp, i) => {
+            const name = `e${i + 1}`;
+            const peer = `http://${HOST}:${PORTS.etcdPeer[i]}`;
+            const client = `http://${HOST}:${cp}`;
+            startDaemon(`etcd-${name}`, "etcd", [
+                "--name", name, "--data-dir", path.join(this.dir, `etcd-${name}`),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
+            ], path.join(this.dir, `etcd-${name}.log`));
+        });
+        const endpoints = PORTS.etcdClient.map((p) => `http://${HOST}:${p}`).join(",");
+        await waitFor("etcd cluster health", () => run("etcdctl", ["--endpoints", endpoints, "endpoint", "health"], { env: { ETCDCTL_API: "3" }, allowFail: true, timeoutMs: 5000 }).code === 0, { timeoutMs: 30_000, intervalMs: 250 });
+    }
+
+    private async startHaproxy(): Promise<void> {
+        const cfg = renderHaproxyCfg({
+            servers: this.members.map((m) => ({ name: m.name, host: HOST, port: m.pgPort, apiPort: m.apiPort })),
+            bindAddress: HOST,
+            primaryPort: PORTS.haPrimary,
+            replicaPort: PORTS.haReplica,
+            statsPort: PORTS.haStats,
+        });
+        const file = path.join(this.dir, "haproxy.cfg");
+        fs.writeFileSync(file, cfg);
+        run("haproxy", ["-c", "-q", "-f", file]);
+        startDaemon("haproxy", "haproxy", ["-db", "-f", file], path.join(this.dir, "haproxy.log"));
+        await waitFor("HAProxy to route to the leader", async () => (await this.sql(PORTS.haPrimary, "SELECT 1")).code === 0, { timeoutMs: 20_000, intervalMs: 250 });
+    }
+
+    /** Starts (or restarts) a member's Patroni as the postgres user. */
+    startMember(m: PgMember): void {
+        m.daemon = startDaemon(`patroni-${m.name}`, "patroni", [m.configFile], path.join(this.dir, `${m.name}.log`), {
+            user: "postgres",
+            cwd: this.dir,
+            env: { PATRONI_SUPERUSER_PASSWORD: this.password, PATRONI_REPLICATION_PASSWORD: this.password },
+        });
+    }
+
+    /** Runs one SQL statement as the superuser over TCP on `port` (a member or HAProxy). */
+    sql(port: number, statement: string, timeoutMs = 5000): Promise<{ code: number; stdout: string; stderr: string }> {
+        return runAsync("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", String(port), "-U", PATRONI_DEFAULTS.superuserName, "-d", "postgres", "-c", statement],
+            { PGPASSWORD: this.password, PGCONNECT_TIMEOUT: "2" }, timeoutMs);
+    }
+
+    /** pg_is_in_recovery() per member: true (replica), false (primary), undefined (unreachable). */
+    async recoveryStates(): Promise<Map<string, boolean | undefined>> {
+        const out = new Map<string, boolean | undefined>();
+        for (const m of this.members) {
+            const r = await this.sql(m.pgPort, "SELECT pg_is_in_recovery()", 3000);
+            out.set(m.name, r.code === 0 ? r.stdout.trim() === "t" : undefined);
+        }
+        return out;
+    }
+
+    /** The member whose REST API answers 200 on /primary, if any. */
+    async leader(): Promise<PgMember | undefined> {
+        for (const m of this.members) if ((await httpStatus(m.apiPort, "/primary")) === 200) return m;
+        return undefined;
+    }
+
+    /** Waits until `replica` streams from the leader as its synchronous standby. */
+    async waitSyncReplica(replica: PgMember, timeoutMs: number): Promise<PgMember> {
+        return waitFor(`${replica.name} to stream as the synchronous standby`, async () => {
+            const l = await this.leader();
+            if (!l || l === replica) return undefined;
+            const r = await this.sql(l.pgPort, `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${replica.name}' AND state = 'streaming'`, 3000);
+            return r.code === 0 && r.stdout.trim() === "sync" ? l : undefined;
+        }, { timeoutMs, intervalMs: 500 });
+    }
+
+    /** Starts a writer: sequential INSERTs through HAProxy's leader port, each in its own psql. */
+    startWriter(): void {
+        if (this.writing) throw new Error("a writer is already running");
+        this.writing = true;
+        this.writerDone = (async () => {
+            for (let i = 0; i < 1_000_000 && this.writing; i++) {
+                const id = this.nextId++;
+                const r = await this.sql(PORTS.haPrimary, `INSERT INTO acked (id) VALUES (${id}) RETURNING port`, 3000);
+                const ok = r.code === 0 && /^\d+$/.test(r.stdout.trim());
+                this.writes.push({ id, t: Date.now(), ok, port: ok ? Number(r.stdout.trim()) : undefined });
+                if (!ok) await sleep(50);
+            }
+        })();
+    }
+
+    /** Stops the writer and waits for its last attempt. */
+    async stopWriter(): Promise<void> {
+        this.writing = false;
+        await this.writerDone;
+    }
+
+    /** Waits until a write acknowledged by `port` is recorded after `since` (ms epoch). */
+    async waitAckFrom(port: number, since: number, timeoutMs: number): Promise<WriteRecord> {
+        return waitFor(`an acknowledged write on port ${port}`, () => this.writes.find((w) => w.ok && w.t > since && w.port === port), { timeoutMs, intervalMs: 100 });
+    }
+
+    /** Acknowledged writes since index `from` of {@link writes} that the current leader does not have. */
+    async lostWrites(from = 0): Promise<number[]> {
+        const acked = this.writes.slice(from).filter((w) => w.ok).map((w) => w.id);
+        if (acked.length === 0) return [];
+        const l = await waitFor("a leader to read from", () => this.leader(), { timeoutMs: 30_000, intervalMs: 250 });
+        const r = await this.sql(l.pgPort, `SELECT id FROM acked WHERE id BETWEEN ${Math.min(...acked)} AND ${Math.max(...acked)}`, 10_000);
+        if (r.code !== 0) throw new Error(`could not read acked rows from ${l.name}: ${r.stderr}`);
+        const present = new Set(r.stdout.split("\n").filter((x) => x.trim() !== "").map(Number));
+        return acked.filter((id) => !present.has(id));
+    }
+
+    /** The whole host crashes: kill -9 the member's Patroni and its postmaster (with its children) together. */
+    crashHost(m: PgMember): number {
+        const pm = postmasterPid(m.dataDir);
+        const pids = pm ? [pm, ...childPids(pm)] : [];
+        const t = Date.now();
+        if (m.daemon) signalDaemon(m.daemon, "SIGKILL");
+        for (const pid of pids) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                // already gone
+            }
+        }
+        return t;
+    }
+
+    /** kill -9 the postmaster alone; Patroni stays up and restarts it in place. */
+    killPostmaster(m: PgMember): number {
+        const pm = postmasterPid(m.dataDir);
+        if (!pm) throw new Error(`${m.name} has no running postmaster`);
+        const t = Date.now();
+        process.kill(pm, "SIGKILL");
+        return t;
+    }
+
+    /** Planned switchover with patronictl; returns the time it was issued. */
+    async switchover(from: PgMember, to: PgMember): Promise<number> {
+        const t = Date.now();
+        const r = await runAsync("patronictl", ["-c", from.configFile, "switchover", "--leader", from.name, "--candidate", to.name, "--force"], {}, 60_000);
+        if (r.code !== 0) throw new Error(`patronictl switchover failed: ${r.stderr || r.stdout}`);
+        return t;
+    }
+
+    /** Waits until the daemon of a crashed member has exited (its runuser/patroni group). */
+    async waitDown(m: PgMember): Promise<void> {
+        if (m.daemon) await waitExit(m.daemon, 10_000);
+        await waitFor(`${m.name}'s postmaster to be gone`, () => postmasterPid(m.dataDir) === undefined, { timeoutMs: 10_000 });
+    }
+
+    /** Stops everything started here, by PID (Patroni stops its Postgres), then any postmaster left over. */
+    async stop(): Promise<void> {
+        this.writing = false;
+        await this.writerDone.catch(() => undefined);
+        await stopAll();
+        for (const m of this.members) {
+            const pm = postmasterPid(m.dataDir);
+            if (pm) {
+                for (const pid of [pm, ...childPids(pm)]) {
+                    try {
+                        process.kill(pid, "SIGKILL");
+                    } catch {
+                        // gone
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/**
+ * Test harness for the whole program: runs a stack under the mock engine in a child process (so no
+ * module cache or Pulumi runtime state is shared between stacks) and returns the registered resources.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { isSecretValue, OfflinePlan, RecordedResource } from "../lib/offline";
+
+export const ROOT = path.resolve(__dirname, "..");
+export const STACKS = ["us-east-1", "us-west-2"] as const;
+
+const cache = new Map<string, OfflinePlan>();
+
+/** Thrown when the program rejects its config (or fails) for the stack. */
+export class PlanFailed extends Error {}
+
+/** Runs `stack` with optional config overrides (`key` → value, undefined removes the key). */
+export function planStack(stack: string, overrides: Record<string, string | undefined> = {}): OfflinePlan {
+    const key = `${stack} ${JSON.stringify(overrides)}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/runStack.ts"), stack, JSON.stringify(overrides)], {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 120_000,
+    });
+    if (r.status !== 0) throw new PlanFailed(r.stderr || `plan of ${stack} exited ${r.status}`);
+    const plan = JSON.parse(r.stdout) as OfflinePlan;
+    cache.set(key, plan);
+    return plan;
+}
+
+/** Resources of `type` (a full type token) in the plan. */
+export function ofType(plan: OfflinePlan, type: string): RecordedResource[] {
+    return plan.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of `type` named `name`; throws when absent. */
+export function byName(plan: OfflinePlan, type: string, name: string): RecordedResource {
+    const r = plan.resources.find((x) => x.type === type && x.name === name);
+    if (!r) throw new Error(`no ${type} named ${name}; have: ${ofType(plan, type).map((x) => x.name).join(", ")}`);
+    return r;
+}
+
+/** Unwraps secret markers (for asserting on values), leaving everything else as is. */
+export function unwrap(v: unknown): unknown {
+    if (isSecretValue(v)) return unwrap(v.value);
+    if (Array.isArray(v)) return v.map(unwrap);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+    return v;
+}

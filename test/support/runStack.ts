@@ -1,0 +1,21 @@
+/**
+ * Child process of the test harness: runs one stack under the mock engine (fresh process, fresh module
+ * cache) and prints the raw plan as JSON, secret values still wrapped in Pulumi's secret marker.
+ * argv: <stack> [overrides as JSON]
+ */
+import * as path from "node:path";
+import { runOffline } from "../../lib/offline";
+import { mockPrimaryOutputs } from "../../lib/stackRef";
+
+const [stack, overridesJson] = process.argv.slice(2);
+const root = path.resolve(__dirname, "..", "..");
+runOffline({ root, stack, overrides: overridesJson ? JSON.parse(overridesJson) : {}, stackOutputs: (n) => mockPrimaryOutputs(root, n) }).then(
+    (plan) => {
+        process.stdout.write(JSON.stringify(plan));
+        process.exit(0);
+    },
+    (err: unknown) => {
+        process.stderr.write(err instanceof Error ? err.message : String(err));
+        process.exit(3);
+    },
+);
