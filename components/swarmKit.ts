@@ -1,0 +1,53 @@
+/**
+ * What every Swarm tier shares: the Docker provider, the overlay networks, and content-hashed Swarm
+ * configs and secrets (immutable objects: a change creates a new one and the service moves to it).
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { contentName } from "../lib/swarmSpec";
+
+/** The Swarm a tier deploys to. */
+export interface SwarmContext {
+    /** Docker provider that talks to a Swarm manager. */
+    readonly provider: pulumi.ProviderResource;
+    /** Overlay network names: edge (Traefik to services), app (services to each other), data (encrypted). */
+    readonly networks: { readonly edge: pulumi.Output<string>; readonly app: pulumi.Output<string>; readonly data: pulumi.Output<string> };
+    /** Prefix of every Swarm object name, e.g. `opscenter`. */
+    readonly prefix: string;
+}
+
+/** A Swarm config holding `text`, named by its content hash. The text is a reviewable, secret-free file. */
+export function swarmConfig(parent: pulumi.Resource, ctx: SwarmContext, name: string, text: string): docker.ServiceConfig {
+    return new docker.ServiceConfig(
+        name,
+        { name: contentName(`${ctx.prefix}-${name}`, text), data: Buffer.from(text, "utf8").toString("base64") },
+        { parent, provider: ctx.provider, deleteBeforeReplace: false },
+    );
+}
+
+/**
+ * A Swarm secret holding `value`, named by a hash of its content (12 hex digits of SHA-256 of a random
+ * value reveal nothing useful), so that a rotated value creates a new secret. Always secret in state.
+ */
+export function swarmSecret(parent: pulumi.Resource, ctx: SwarmContext, name: string, value: pulumi.Input<string>): docker.Secret {
+    const v = pulumi.secret(pulumi.output(value));
+    return new docker.Secret(
+        name,
+        {
+            name: pulumi.interpolate`${ctx.prefix}-${name}-${v.apply((x) => createHash("sha256").update(x).digest("hex").slice(0, 12))}`,
+            data: pulumi.secret(v.apply((x) => Buffer.from(x, "utf8").toString("base64"))),
+        },
+        { parent, provider: ctx.provider },
+    );
+}
+
+/** Mounts a config read-only at `path` in the container. */
+export function mountConfig(config: docker.ServiceConfig, path: string, mode = 0o444) {
+    return { configId: config.id, configName: config.name, fileName: path, fileMode: mode };
+}
+
+/** Mounts a secret at `/run/secrets/<file>`, readable only by the container user. */
+export function mountSecret(secret: docker.Secret, file: string, mode = 0o400) {
+    return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${file}`, fileMode: mode };
+}

@@ -1,0 +1,61 @@
+/**
+ * Pure helpers for Swarm service specs: content-hashed names for immutable configs and secrets,
+ * resource units, placement constraints, and the update/rollback policies every tier shares.
+ */
+import { createHash } from "node:crypto";
+import { HostRole } from "../config/types";
+
+/** Swarm configs and secrets are immutable: a name that carries the content hash makes a change a new object. */
+export function contentName(base: string, content: string): string {
+    return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
+}
+
+/** CPUs as Docker's nano-CPUs. */
+export function nanoCpus(cpus: number): number {
+    return Math.round(cpus * 1e9);
+}
+
+/** "512M", "2G" as bytes. */
+export function memoryBytes(text: string): number {
+    const m = /^(\d+)([KMG])$/.exec(text);
+    if (!m) throw new Error(`memory ${JSON.stringify(text)}: use a whole number with K, M or G, such as 512M`);
+    return Number(m[1]) * 1024 ** { K: 1, M: 2, G: 3 }[m[2] as "K" | "M" | "G"];
+}
+
+/** Constraints pinning a task to hosts of one role (and optionally one zone or one host). */
+export function placeOn(role: HostRole, opts: { zone?: string; hostname?: string } = {}): string[] {
+    const c = [`node.labels.role==${role}`];
+    if (opts.zone) c.push(`node.labels.zone==${opts.zone}`);
+    if (opts.hostname) c.push(`node.hostname==${opts.hostname}`);
+    return c;
+}
+
+/**
+ * Update policy of a stateless tier: start the new task before stopping the old one, watch it for
+ * `monitor`, and roll back automatically when it fails.
+ */
+export function statelessUpdate(parallelism: number, delay: string, monitor: string) {
+    return { parallelism, delay, order: "start-first", failureAction: "rollback", monitor, maxFailureRatio: "0" };
+}
+
+/** Update policy of a stateful task: never two copies of the same data directory at once. */
+export function statefulUpdate(monitor = "30s") {
+    return { parallelism: 1, delay: "10s", order: "stop-first", failureAction: "pause", monitor, maxFailureRatio: "0" };
+}
+
+/** Rollback policy matching `statelessUpdate`. */
+export function statelessRollback(parallelism: number, monitor: string) {
+    return { parallelism, delay: "0s", order: "start-first", failureAction: "pause", monitor, maxFailureRatio: "0" };
+}
+
+/** Docker's healthcheck spec from seconds. */
+export function healthcheck(test: string[], s: { interval: number; timeout: number; retries: number; startPeriod: number }) {
+    return { tests: test, interval: `${s.interval}s`, timeout: `${s.timeout}s`, retries: s.retries, startPeriod: `${s.startPeriod}s` };
+}
+
+/** Service labels in the provider's list form. */
+export function labelList(labels: Record<string, string>): { label: string; value: string }[] {
+    return Object.keys(labels)
+        .sort()
+        .map((label) => ({ label, value: labels[label] }));
+}
