@@ -1,0 +1,79 @@
+/**
+ * `npm run bench:failover`: measures failover on this machine against the real daemons, with the settings
+ * the renderers ship, and prints and writes the figures to bench/results.json and bench/results.md.
+ * BENCH_RUNS sets runs per case (default 5); BENCH_CASES (comma-separated) picks cases.
+ * Figures, not assertions: the chaos tests assert behaviour; this script measures it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CaseResult, BenchCase } from "./types";
+
+/** Case name → module and export. Loaded lazily so that one case's missing daemon does not stop the others. */
+const CASES: Record<string, () => Promise<BenchCase>> = {
+    postgres: async () => (await import("./cases/postgres")).postgres,
+    postgres_switchover: async () => (await import("./cases/postgres")).postgres_switchover,
+    postgres_restart: async () => (await import("./cases/postgres")).postgres_restart,
+    redis: async () => (await import("./cases/redis")).redis,
+    vip: async () => (await import("./cases/vip")).vip,
+    baseline_script: async () => (await import("./cases/baseline")).baseline_script,
+};
+
+/** The targets (medians, seconds) the README holds us to. */
+export const TARGETS_S: Record<string, number> = {
+    postgres: 21,
+    postgres_switchover: 5,
+    postgres_restart: 5,
+    redis: 7,
+    vip: 4,
+};
+
+function markdown(results: Record<string, CaseResult>, runs: number): string {
+    const rows = Object.entries(results).map(([name, r]) => {
+        const target = TARGETS_S[name] !== undefined ? `≤ ${TARGETS_S[name]} s` : "(baseline)";
+        const met = TARGETS_S[name] === undefined ? "" : r.median_s <= TARGETS_S[name] ? "yes" : "**no**";
+        const extra = r.two_primaries_after_restart !== undefined ? `two primaries after restart: ${r.two_primaries_after_restart}` : "";
+        return `| ${name} | ${r.runs} | ${r.median_s} | ${r.min_s} | ${r.max_s} | ${r.acknowledged_writes_lost} | ${target} | ${met} | ${extra} |`;
+    });
+    return [
+        `Failover measured on ${new Date().toISOString().slice(0, 10)} (${runs} runs per case; seconds from the kill to the first acknowledged write, or to the VIP on the other node).`,
+        "",
+        "| case | runs | median s | min s | max s | acknowledged writes lost | target (median) | met | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...rows,
+        "",
+    ].join("\n");
+}
+
+async function main(): Promise<number> {
+    const runs = Number(process.env.BENCH_RUNS ?? 5);
+    if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error(`BENCH_RUNS=${process.env.BENCH_RUNS}: must be an integer from 1 to 50`);
+    const picked = (process.env.BENCH_CASES ?? Object.keys(CASES).join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+    for (const p of picked) if (!CASES[p]) throw new Error(`BENCH_CASES names ${p}; cases are ${Object.keys(CASES).join(", ")}`);
+    const results: Record<string, CaseResult> = {};
+    let failed = 0;
+    for (const name of picked) {
+        process.stdout.write(`== ${name}: ${runs} run(s)\n`);
+        try {
+            results[name] = await (await CASES[name]())(runs);
+            const r = results[name];
+            process.stdout.write(`   median ${r.median_s} s (min ${r.min_s}, max ${r.max_s}), acknowledged writes lost ${r.acknowledged_writes_lost}${r.notes ? `; ${r.notes}` : ""}\n`);
+        } catch (e) {
+            failed++;
+            process.stdout.write(`   FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
+        }
+    }
+    const dir = path.resolve(__dirname);
+    fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify(results, null, 2) + "\n");
+    const md = markdown(results, runs);
+    fs.writeFileSync(path.join(dir, "results.md"), md);
+    process.stdout.write("\n" + md);
+    return failed === 0 ? 0 : 1;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+        process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+    },
+);
