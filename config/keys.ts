@@ -86,7 +86,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "redisImage", type: "string", description: "Redis image, pinned.", default: "redis:7.2.6-alpine" },
     { key: "redisExporterImage", type: "string", description: "redis_exporter image, pinned.", default: "oliver006/redis_exporter:v1.66.0" },
     { key: "awsCliImage", type: "string", description: "AWS CLI image for the Redis RDB copy, pinned.", default: "amazon/aws-cli:2.22.10" },
-    { key: "traefikImage", type: "string", description: "Traefik v3 image, pinned.", default: "traefik:v3.2.3" },
+    { key: "socketProxyImage", type: "string", description: "Read-only Docker socket proxy for Traefik's Swarm provider, pinned.", default: "tecnativa/docker-socket-proxy:0.3.0" },
+    { key: "traefikImage", type: "string", description: "Traefik v3 image, pinned.", default: "traefik:v3.1.7" },
     { key: "prometheusImage", type: "string", description: "Prometheus image, pinned.", default: "prom/prometheus:v2.55.1" },
     { key: "alertmanagerImage", type: "string", description: "Alertmanager image, pinned.", default: "prom/alertmanager:v0.27.0" },
 ];

@@ -72,6 +72,7 @@ export interface HaConfig {
         readonly redisExporter: string;
         readonly awsCli: string;
         readonly traefik: string;
+        readonly socketProxy: string;
         readonly prometheus: string;
         readonly alertmanager: string;
     };

@@ -218,6 +218,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
         redisExporter: image("redisExporterImage"),
         awsCli: image("awsCliImage"),
         traefik: image("traefikImage"),
+        socketProxy: image("socketProxyImage"),
         prometheus: image("prometheusImage"),
         alertmanager: image("alertmanagerImage"),
     };

@@ -1,6 +1,6 @@
 /**
- * Prints the README's config table from config/keys.ts. `npm run docs:config` rewrites the block between
- * the markers in README.md; a test fails when the README is out of date.
+ * Generates, from config/keys.ts, the README's config table and the `config:` block of Pulumi.yaml.
+ * `npm run docs:config` rewrites both; tests fail when either is out of date.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,7 +18,21 @@ export function configTable(): string {
     return [BEGIN, "| key | type | default | meaning |", "| --- | --- | --- | --- |", ...rows, END].join("\n");
 }
 
+/** The `config:` block of Pulumi.yaml: every key with type, description, default and secret flag. */
+export function pulumiYamlConfig(): string {
+    let out = "config:\n";
+    for (const k of CONFIG_KEYS) {
+        out += `  ${k.key}:\n    type: ${k.type}\n    description: ${JSON.stringify(k.description)}\n`;
+        if (k.default !== undefined) out += `    default: ${typeof k.default === "string" ? JSON.stringify(k.default) : k.default}\n`;
+        if (k.secret) out += "    secret: true\n";
+    }
+    return out;
+}
+
 if (require.main === module) {
+    const project = path.resolve(__dirname, "..", "Pulumi.yaml");
+    const head = fs.readFileSync(project, "utf8").split(/^config:\n/m)[0];
+    fs.writeFileSync(project, head + pulumiYamlConfig());
     const readme = path.resolve(__dirname, "..", "README.md");
     const text = fs.readFileSync(readme, "utf8");
     const a = text.indexOf(BEGIN);

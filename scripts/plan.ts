@@ -7,16 +7,27 @@ import * as path from "node:path";
 import { planJson, runOffline } from "../lib/offline";
 import { mockPrimaryOutputs } from "../lib/stackRef";
 import { printTree } from "../lib/tree";
+import { writeRendered } from "../lib/renderDump";
 
 async function cli(argv: string[]): Promise<number> {
     const json = argv.includes("--json");
-    const stack = argv.find((a) => !a.startsWith("--"));
+    const renderAt = argv.indexOf("--render");
+    const renderDir = renderAt >= 0 ? argv[renderAt + 1] : undefined;
+    if (renderAt >= 0 && (!renderDir || renderDir.startsWith("--"))) {
+        process.stderr.write("--render needs a directory: npm run plan -- <stack> --render <dir>\n");
+        return 2;
+    }
+    const stack = argv.find((a, i) => !a.startsWith("--") && !(renderAt >= 0 && i === renderAt + 1));
     if (!stack) {
-        process.stderr.write("usage: npm run plan -- <stack> [--json]\n  stacks: us-east-1 (primary), us-west-2 (standby)\n");
+        process.stderr.write("usage: npm run plan -- <stack> [--json] [--render <dir>]\n  stacks: us-east-1 (primary), us-west-2 (standby)\n");
         return 2;
     }
     const root = path.resolve(__dirname, "..");
     const plan = await runOffline({ root, stack, stackOutputs: (name) => mockPrimaryOutputs(root, name) });
+    if (renderDir) {
+        const n = writeRendered(plan, path.resolve(renderDir));
+        process.stderr.write(`wrote ${n} rendered files to ${path.join(path.resolve(renderDir), stack)} (secrets redacted)\n`);
+    }
     if (json) {
         process.stdout.write(planJson(plan) + "\n");
     } else {

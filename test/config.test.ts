@@ -130,3 +130,10 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         );
     });
 });
+
+describe("config: generated documentation", () => {
+    it("README's config table is up to date (npm run docs:config)", async () => {
+        const { configTable } = await import("../scripts/configTable");
+        assert.ok(fs.readFileSync(path.join(ROOT, "README.md"), "utf8").includes(configTable()), "README.md config table is stale: run npm run docs:config");
+    });
+});

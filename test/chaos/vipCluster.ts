@@ -119,9 +119,9 @@ export class VipCluster {
             run("ip", ["netns", "add", n.ns]);
             this.namespaces.push(n.ns);
         }
-        run("ip", ["link", "add", a.dev, "type", "veth", "peer", "name", b.dev]);
+        // Created inside the namespaces directly: nothing is added to the host's own network namespace.
+        run("ip", ["-n", a.ns, "link", "add", a.dev, "type", "veth", "peer", "name", b.dev, "netns", b.ns]);
         for (const n of this.nodes) {
-            run("ip", ["link", "set", n.dev, "netns", n.ns]);
             run("ip", ["-n", n.ns, "addr", "add", `${n.ip}/24`, "dev", n.dev]);
             run("ip", ["-n", n.ns, "link", "set", n.dev, "up"]);
             run("ip", ["-n", n.ns, "link", "set", "lo", "up"]);
