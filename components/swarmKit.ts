@@ -17,11 +17,15 @@ export interface SwarmContext {
     readonly prefix: string;
 }
 
-/** A Swarm config holding `text`, named by its content hash. The text is a reviewable, secret-free file. */
-export function swarmConfig(parent: pulumi.Resource, ctx: SwarmContext, name: string, text: string): docker.ServiceConfig {
+/**
+ * A Swarm config holding `text`, named by its content hash. The text is a reviewable, secret-free file;
+ * it may depend on other resources' outputs (addresses), in which case the name is known once they are.
+ */
+export function swarmConfig(parent: pulumi.Resource, ctx: SwarmContext, name: string, text: pulumi.Input<string>): docker.ServiceConfig {
+    const t = pulumi.output(text);
     return new docker.ServiceConfig(
         name,
-        { name: contentName(`${ctx.prefix}-${name}`, text), data: Buffer.from(text, "utf8").toString("base64") },
+        { name: t.apply((x) => contentName(`${ctx.prefix}-${name}`, x)), data: t.apply((x) => Buffer.from(x, "utf8").toString("base64")) },
         { parent, provider: ctx.provider, deleteBeforeReplace: false },
     );
 }
@@ -47,7 +51,7 @@ export function mountConfig(config: docker.ServiceConfig, path: string, mode = 0
     return { configId: config.id, configName: config.name, fileName: path, fileMode: mode };
 }
 
-/** Mounts a secret at `/run/secrets/<file>`, readable only by the container user. */
-export function mountSecret(secret: docker.Secret, file: string, mode = 0o400) {
-    return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${file}`, fileMode: mode };
+/** Mounts a secret at `/run/secrets/<file>`, readable only by its owner (`uid`, root by default). */
+export function mountSecret(secret: docker.Secret, file: string, mode = 0o400, uid = "0") {
+    return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${file}`, fileMode: mode, fileUid: uid, fileGid: uid };
 }

@@ -70,6 +70,8 @@ export interface HaConfig {
         readonly haproxy: string;
         readonly redis: string;
         readonly redisExporter: string;
+        readonly postgresExporter: string;
+        readonly blackboxExporter: string;
         readonly awsCli: string;
         readonly traefik: string;
         readonly socketProxy: string;

@@ -210,12 +210,18 @@ export function validateConfig(raw: RawConfig): HaConfig {
         }
     }
 
+    for (const spec of CONFIG_KEYS.filter((c) => c.secret && !c.optional)) {
+        if (!raw.get(spec.key)) problems.push(`${k(spec.key)} is required: set it with \`pulumi config set --secret ${spec.key} <value>\` (${spec.description})`);
+    }
+
     const images = {
         spilo: image("spiloImage"),
         etcd: image("etcdImage"),
         haproxy: image("haproxyImage"),
         redis: image("redisImage"),
         redisExporter: image("redisExporterImage"),
+        postgresExporter: image("postgresExporterImage"),
+        blackboxExporter: image("blackboxExporterImage"),
         awsCli: image("awsCliImage"),
         traefik: image("traefikImage"),
         socketProxy: image("socketProxyImage"),

@@ -29,10 +29,10 @@ export const MONITORING_DEFAULTS = {
     rulesPath: "/etc/prometheus/alerts.yml",
     /** Prometheus' own listen port (scraped as localhost). */
     prometheusPort: 9090,
-    /** Images the monitoring component runs; Alertmanager >= 0.26 reads the webhook URL with `url_file`. */
-    prometheusImage: "prom/prometheus:v2.53.0",
-    alertmanagerImage: "prom/alertmanager:v0.27.0",
-    /** Version of `alertmanagerImage`; decides how the webhook URL secret is delivered (see alertmanager.ts). */
+    /**
+     * Version of the production Alertmanager image (config key alertmanagerImage, prom/alertmanager:v0.27.0);
+     * decides how the webhook URL secret is delivered (alertmanager.ts). Derive it with alertmanagerVersionFromImage().
+     */
     alertmanagerVersion: "0.27.0",
     alertmanager: { services: ["alertmanager"], port: 9093 },
     /** Traefik's dedicated `metrics` entrypoint (`--metrics.prometheus.entryPoint=metrics`). */
@@ -299,5 +299,5 @@ export function renderPrometheusYml(input: PrometheusInput): string {
         },
         scrape_configs: scrapeConfigs,
     };
-    return `# Rendered by ops-center-ha renderers/prometheus.ts for ${region} (${role}). Do not edit.\n` + stringify(doc, { lineWidth: 0 });
+    return `# Rendered by ops-center-ha renderers/prometheus.ts for ${region} (${role}). Do not edit.\n` + stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -37,6 +37,13 @@ export interface RdbBackupInput {
     readonly kmsKeyId: string;
     /** Node to copy the RDB from: a replica (primary region) or the standby region's replica. */
     readonly source: { readonly host: string; readonly port: number };
+    /**
+     * Copy this file instead of fetching a snapshot with `redis-cli --rdb`: the source replica's own
+     * `dump.rdb` on its data volume, mounted read-only into a sidecar pinned to the same host (the stock
+     * AWS CLI image has no redis-cli). Redis writes the RDB to a temporary file and renames it, so the
+     * file is always a complete snapshot.
+     */
+    readonly rdbFile?: string;
     /** File holding the Redis password (the Swarm secret). */
     readonly passwordFile?: string;
     /** Seconds between two copies (default 3600). */
@@ -193,6 +200,15 @@ export function renderRdbBackupScript(i: RdbBackupInput): string {
     const interval = checkInt("intervalS", i.intervalS ?? D.backupIntervalS, 60, 86_400);
     const retry = checkInt("retryS", i.retryS ?? Math.min(300, interval), 10, interval);
     const work = checkPath("workDir", i.workDir ?? D.backupWorkDir);
+    const rdbFile = i.rdbFile === undefined ? undefined : checkPath("rdbFile", i.rdbFile);
+    const fetch = rdbFile
+        ? [`    cp ${q(rdbFile)} "$file" || exit 1`]
+        : [
+              '    REDISCLI_AUTH=$(cat "$secret") || exit 1',
+              "    export REDISCLI_AUTH",
+              '    redis-cli --no-auth-warning -h "$host" -p "$port" --rdb "$file" >/dev/null || exit 1',
+              "    unset REDISCLI_AUTH",
+          ];
     return [
         "#!/bin/sh",
         "# Copies a fresh Redis RDB snapshot to this region's S3 bucket every interval (the design's hourly S3 sync).",
@@ -208,9 +224,9 @@ export function renderRdbBackupScript(i: RdbBackupInput): string {
         `interval=${interval}`,
         `retry=${retry}`,
         `work=${q(work)}`,
-        "for bin in redis-cli aws; do",
+        `for bin in ${rdbFile ? "aws" : "redis-cli aws"}; do`,
         '    if ! command -v "$bin" >/dev/null 2>&1; then',
-        '        echo "ops-redis-backup: $bin is not on PATH; the sidecar image needs redis-cli and the AWS CLI" >&2',
+        `        echo "ops-redis-backup: $bin is not on PATH; the sidecar image needs ${rdbFile ? "the AWS CLI" : "redis-cli and the AWS CLI"}" >&2`,
         "        exit 1",
         "    fi",
         "done",
@@ -221,10 +237,7 @@ export function renderRdbBackupScript(i: RdbBackupInput): string {
         '    ts=$(date -u +%Y%m%dT%H%M%SZ)',
         '    file="$work/dump-$ts.rdb"',
         "    trap 'rm -f \"$file\"' EXIT",
-        '    REDISCLI_AUTH=$(cat "$secret") || exit 1',
-        "    export REDISCLI_AUTH",
-        '    redis-cli --no-auth-warning -h "$host" -p "$port" --rdb "$file" >/dev/null || exit 1',
-        "    unset REDISCLI_AUTH",
+        ...fetch,
         '    [ -s "$file" ] || exit 1',
         '    aws s3 cp --only-show-errors --region "$region" --sse aws:kms --sse-kms-key-id "$kms_key" \\',
         '        "$file" "s3://$bucket/redis/$region/dump-$ts.rdb" || exit 1',

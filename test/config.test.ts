@@ -53,7 +53,12 @@ describe("config: the stack files", () => {
         for (const stack of STACKS) {
             const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
             assert.doesNotMatch(text, /:latest\b/);
-            assert.doesNotMatch(text, /(password|token|secret|auth_pass|webhook|privateKey)\w*:\s*[^\s{]/i);
+            const config = parse(text).config as Record<string, unknown>;
+            for (const spec of CONFIG_KEYS.filter((c) => c.secret)) {
+                const v = config[`ops-center-ha:${spec.key}`];
+                if (v !== undefined) assert.ok(typeof v === "object" && v !== null && "secure" in v, `${spec.key} is in plain text in Pulumi.${stack}.yaml`);
+            }
+            assert.doesNotMatch(text, /(password|token|auth_pass|privateKey)\w*:\s*[^\s{]/i);
         }
     });
     it("Pulumi.yaml declares exactly the keys the program reads, with their types and defaults", () => {
@@ -118,6 +123,7 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["an existing Swarm host is a Docker host URL", P, { existingSwarmHost: "manager-1" }, "existingSwarmHost", /ssh:\/\/user@host/],
         ["a primary has 2 edge hosts for the VIP pair", P, { edgeNodes: "1" }, "edgeNodes", /from 2 to 50/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
+        ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl/],
     ];
     for (const [title, stack, changes, key, allowed] of cases) {
         it(title, () => rejects(stack, changes, key, allowed));

@@ -127,7 +127,8 @@ export interface RedisNode {
     readonly source: string;
     readonly script: string;
     readonly conf: string;
-    daemon: Daemon;
+    /** The running daemon (set by `restart`, which also starts it the first time). */
+    daemon?: Daemon;
 }
 
 export interface RedisCluster {
@@ -151,7 +152,7 @@ function writeFile(file: string, text: string, mode: number): string {
 }
 
 /** Starts master, 2 replicas, the priority-0 standby replica and 3 sentinels from the rendered files. */
-export function startRedisCluster(): RedisCluster {
+export async function startRedisCluster(): Promise<RedisCluster> {
     requireBinaries({ "redis-server": "redis-server", "redis-sentinel": "redis-sentinel", "redis-cli": "redis-tools", awk: "mawk" });
     const root = scratchDir("redis");
     const password = randomBytes(24).toString("hex");
@@ -164,7 +165,7 @@ export function startRedisCluster(): RedisCluster {
         const copy = path.join(dir, sentinel ? "sentinel.conf" : "redis.conf");
         const startInput = { configSource: source, configPath: copy, passwordFile };
         const script = writeFile(path.join(root, `${name}-start.sh`), sentinel ? renderSentinelStart(startInput) : renderRedisStart(startInput), 0o555);
-        return { name, port, standby, source, script, conf: copy, daemon: undefined as unknown as Daemon };
+        return { name, port, standby, source, script, conf: copy };
     };
     const nodes = REDIS_CHAOS_PORTS.nodes.map((port, i) =>
         make(`redis-${i + 1}`, port, false, (dir) => renderRedisConf({
@@ -182,13 +183,21 @@ export function startRedisCluster(): RedisCluster {
     const restart = (n: RedisNode) => {
         n.daemon = startDaemon(n.name, "sh", [n.script], path.join(root, `${n.name}.log`));
     };
-    for (const n of [...nodes, ...sentinels]) restart(n);
-    return {
+    const c: RedisCluster = {
         root, password, passwordFile, nodes, sentinels, restart,
         stop: async () => {
-            for (const n of [...sentinels, ...nodes].reverse()) await stopDaemon(n.daemon);
+            for (const n of [...nodes, ...sentinels].reverse()) if (n.daemon) await stopDaemon(n.daemon);
         },
     };
+    for (const n of nodes) restart(n);
+    try {
+        // Sentinels start once the replicas are attached, so their first INFO of the master lists all of them
+        // (otherwise the missing ones only appear at the next INFO, 10 s later).
+        await waitReplicating(c, nodes[0].port);
+    } finally {
+        for (const n of sentinels) restart(n);
+    }
+    return c;
 }
 
 /** ROLE of a node: role name, and for a replica its master port and link state. */
@@ -211,23 +220,26 @@ export async function sentinelMasterPort(port: number): Promise<number> {
     return Number(r[1]);
 }
 
-/** Waits until replication is up and every sentinel sees the master, its 4 replicas and the 2 other sentinels. */
-export async function waitRedisReady(c: RedisCluster): Promise<void> {
-    for (const n of c.nodes) {
-        await waitFor(`${n.name} answering`, async () => (await redisCmd(n.port, c.password, ["PING"])) === "PONG", { timeoutMs: 15_000 });
-    }
-    const masterPort = c.nodes[0].port;
-    for (const n of c.nodes.slice(1)) {
-        await waitFor(`${n.name} replicating`, async () => {
+/** Waits until every node but `masterPort` answers as a replica of it with the link up. */
+export async function waitReplicating(c: RedisCluster, masterPort: number, timeoutMs = 15_000): Promise<void> {
+    for (const n of c.nodes.filter((x) => x.port !== masterPort)) {
+        await waitFor(`${n.name} replicating from :${masterPort}`, async () => {
             const r = await role(c, n.port);
             return r.role === "slave" && r.masterPort === masterPort && r.link === "connected";
-        }, { timeoutMs: 15_000 });
+        }, { timeoutMs, intervalMs: 100 });
     }
+}
+
+/** Waits until every sentinel sees the master, all its replicas and the other sentinels. */
+export async function waitRedisReady(c: RedisCluster): Promise<void> {
+    const masterPort = c.nodes[0].port;
+    const replicas = String(c.nodes.length - 1);
+    const others = String(c.sentinels.length - 1);
     for (const s of c.sentinels) {
-        await waitFor(`${s.name} seeing 4 replicas and 2 sentinels`, async () => {
+        await waitFor(`${s.name} seeing ${replicas} replicas and ${others} other sentinels`, async () => {
             const m = await sentinelMaster(s.port);
-            return Number(m["port"]) === masterPort && m["num-slaves"] === "4" && m["num-other-sentinels"] === "2" && m["flags"] === "master";
-        }, { timeoutMs: 20_000, intervalMs: 200 });
+            return Number(m["port"]) === masterPort && m["num-slaves"] === replicas && m["num-other-sentinels"] === others && m["flags"] === "master";
+        }, { timeoutMs: 25_000, intervalMs: 200 });
     }
 }
 
@@ -299,15 +311,15 @@ export class SentinelWriter {
 }
 
 /** Acknowledged writes missing on `port` (checked with MGET in chunks). */
-export async function countLost(c: RedisCluster, port: number, acks: readonly Ack[]): Promise<number> {
+export async function findLost(c: RedisCluster, port: number, acks: readonly Ack[]): Promise<Ack[]> {
     const conn = await RespConn.connect(port);
-    let lost = 0;
+    const lost: Ack[] = [];
     try {
         await conn.command(["AUTH", c.password]);
         for (let i = 0; i < acks.length; i += 500) {
             const chunk = acks.slice(i, i + 500);
             const vals = (await conn.command(["MGET", ...chunk.map((a) => `w:${a.seq}`)], 5_000)) as (string | null)[];
-            vals.forEach((v, j) => { if (v !== String(chunk[j].seq)) lost++; });
+            vals.forEach((v, j) => { if (v !== String(chunk[j].seq)) lost.push(chunk[j]); });
         }
     } finally {
         conn.close();
@@ -322,6 +334,8 @@ export interface RedisFailover {
     readonly newMasterPort: number;
     readonly acknowledged: number;
     readonly lost: number;
+    /** Of those lost, how many were acknowledged more than 1 s before the kill (replication should have them). */
+    readonly lostOlderThan1s: number;
 }
 
 /** With the cluster ready: write, kill -9 the master, wait for the first write on a new master, count losses. */
@@ -332,12 +346,15 @@ export async function killMasterAndMeasure(c: RedisCluster): Promise<RedisFailov
     try {
         await waitFor("writes on the initial master", () => w.acks.length >= 100, { timeoutMs: 10_000 });
         const tKill = performance.now();
-        signalDaemon(old.daemon, "SIGKILL");
+        signalDaemon(old.daemon!, "SIGKILL");
         const first = await waitFor("a write acknowledged by a new master", () => w.firstAckElsewhere(tKill, old.port), { timeoutMs: 45_000, intervalMs: 50 });
         await waitFor("more writes on the new master", () => w.acks.length - w.acks.indexOf(first) >= 50, { timeoutMs: 10_000 });
         await w.stop();
-        const lost = await countLost(c, first.port, w.acks);
-        return { seconds: (first.at - tKill) / 1000, oldMasterPort: old.port, newMasterPort: first.port, acknowledged: w.acks.length, lost };
+        const lost = await findLost(c, first.port, w.acks);
+        return {
+            seconds: (first.at - tKill) / 1000, oldMasterPort: old.port, newMasterPort: first.port, acknowledged: w.acks.length,
+            lost: lost.length, lostOlderThan1s: lost.filter((a) => a.at < tKill - 1_000).length,
+        };
     } finally {
         await w.stop();
     }

@@ -1,0 +1,168 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Role } from "../config/types";
+import { alertmanagerVersionFromImage, renderAlertmanagerYml } from "../renderers/alertmanager";
+import { renderAlertRules } from "../renderers/alerts";
+import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
+import { MONITORING_DEFAULTS, renderPrometheusYml } from "../renderers/prometheus";
+import { placeOn } from "../lib/swarmSpec";
+import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext } from "./swarmKit";
+
+/** Arguments of {@link Monitoring}. */
+export interface MonitoringArgs {
+    /** The Swarm, its provider and overlay networks. */
+    readonly swarm: SwarmContext;
+    readonly role: Role;
+    readonly region: string;
+    /** Public host name (the edge probe's SNI and Host header). */
+    readonly host: string;
+    /** This region's edge address (the Elastic IP); the probe goes through it. */
+    readonly edgeAddress: pulumi.Input<string>;
+    /** Swarm service names to scrape, by job. */
+    readonly services: {
+        readonly traefik: string[];
+        readonly backend: string[];
+        readonly patroni: string[];
+        readonly etcd: string[];
+        readonly redis: string[];
+        readonly sentinels: string[];
+    };
+    /** The Postgres leader endpoint (postgres_exporter reads pg_stat_archiver there). */
+    readonly postgres: { readonly host: string; readonly port: number; readonly user: string; readonly passwordSecret: docker.Secret };
+    /** Alertmanager's webhook receiver URL, secret. */
+    readonly webhookUrl: pulumi.Output<string>;
+    /** Images, pinned. */
+    readonly images: { readonly prometheus: string; readonly alertmanager: string; readonly postgresExporter: pulumi.Input<string>; readonly blackboxExporter: pulumi.Input<string> };
+}
+
+/**
+ * Prometheus, Alertmanager and the two exporters the alert rules need (postgres_exporter for WAL archiving,
+ * blackbox_exporter for the edge VIP; redis_exporter belongs to the Redis tier). Every file is rendered;
+ * the webhook URL reaches Alertmanager as a Swarm secret file (`url_file`).
+ */
+export class Monitoring extends pulumi.ComponentResource {
+    readonly prometheusServiceName: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("opscenter:ha:Monitoring", name, {}, opts);
+        const ctx = args.swarm;
+        const p = ctx.prefix;
+        const target = (services: string[], port: number) => ({ services, port });
+        const svcOpts = { parent: this, provider: ctx.provider };
+        const nets = [{ name: ctx.networks.edge }, { name: ctx.networks.app }, { name: ctx.networks.data }];
+
+        const prometheusYml = pulumi.output(args.edgeAddress).apply((ip) =>
+            renderPrometheusYml({
+                region: args.region,
+                role: args.role,
+                alertmanager: target([`${p}-alertmanager`], MONITORING_DEFAULTS.alertmanager.port),
+                traefik: target(args.services.traefik, MONITORING_DEFAULTS.traefik.port),
+                backend: target(args.services.backend, MONITORING_DEFAULTS.backend.port),
+                patroni: target(args.services.patroni, MONITORING_DEFAULTS.patroni.port),
+                etcd: target(args.services.etcd, MONITORING_DEFAULTS.etcd.port),
+                postgresExporter: target([`${p}-postgres-exporter`], MONITORING_DEFAULTS.postgresExporter.port),
+                redis: target(args.services.redis, MONITORING_DEFAULTS.redis.port),
+                sentinel: args.services.sentinels.length > 0 ? target(args.services.sentinels, MONITORING_DEFAULTS.sentinel.port) : undefined,
+                redisExporterAddress: `${p}-redis-exporter:9121`,
+                blackboxExporterAddress: `${p}-blackbox-exporter:${BLACKBOX_DEFAULTS.port}`,
+                blackboxModule: BLACKBOX_DEFAULTS.module,
+                edgeProbeUrls: [`https://${ip}/health`],
+            }),
+        );
+        const promCfg = swarmConfig(this, ctx, "prometheus", prometheusYml);
+        const rulesCfg = swarmConfig(this, ctx, "alert-rules", renderAlertRules({ region: args.region, role: args.role }));
+        const prometheus = new docker.Service(
+            `${name}-prometheus`,
+            {
+                name: `${p}-prometheus`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.prometheus,
+                        args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=15d", "--web.enable-lifecycle"],
+                        configs: [mountConfig(promCfg, "/etc/prometheus/prometheus.yml"), mountConfig(rulesCfg, MONITORING_DEFAULTS.rulesPath)],
+                        mounts: [{ type: "volume", source: `${p}-prometheus-data`, target: "/prometheus" }],
+                        healthcheck: { tests: ["CMD", "wget", "-qO-", "http://localhost:9090/-/healthy"], interval: "15s", timeout: "3s", retries: 3, startPeriod: "30s" },
+                    },
+                    // Its TSDB lives on a local volume: keep it on the same app host.
+                    placement: { constraints: placeOn("app"), maxReplicas: 1 },
+                    networksAdvanceds: nets,
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+                updateConfig: { parallelism: 1, order: "stop-first", failureAction: "rollback", monitor: "30s" },
+            },
+            svcOpts,
+        );
+        this.prometheusServiceName = prometheus.name;
+
+        const urlSecret = "alert_webhook_url";
+        const amCfg = swarmConfig(this, ctx, "alertmanager", renderAlertmanagerYml({ version: alertmanagerVersionFromImage(args.images.alertmanager), webhook: { urlSecret } }));
+        const webhook = swarmSecret(this, ctx, "alert-webhook-url", args.webhookUrl);
+        new docker.Service(
+            `${name}-alertmanager`,
+            {
+                name: `${p}-alertmanager`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.alertmanager,
+                        args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+                        configs: [mountConfig(amCfg, "/etc/alertmanager/alertmanager.yml")],
+                        // The image runs as nobody (65534).
+                        secrets: [mountSecret(webhook, urlSecret, 0o400, "65534")],
+                        mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
+                    },
+                    placement: { constraints: placeOn("app"), maxReplicas: 1 },
+                    networksAdvanceds: [{ name: ctx.networks.app }],
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+            },
+            svcOpts,
+        );
+
+        // postgres_exporter reads the password from a file natively (DATA_SOURCE_PASS_FILE).
+        new docker.Service(
+            `${name}-postgres-exporter`,
+            {
+                name: `${p}-postgres-exporter`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.postgresExporter,
+                        env: {
+                            DATA_SOURCE_URI: `${args.postgres.host}:${args.postgres.port}/postgres?sslmode=require`,
+                            DATA_SOURCE_USER: args.postgres.user,
+                            DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
+                        },
+                        secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, "65534")],
+                    },
+                    placement: { constraints: placeOn("app") },
+                    networksAdvanceds: [{ name: ctx.networks.app }],
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+            },
+            svcOpts,
+        );
+
+        const bbCfg = swarmConfig(this, ctx, "blackbox", renderBlackboxYml({ host: args.host }));
+        new docker.Service(
+            `${name}-blackbox-exporter`,
+            {
+                name: `${p}-blackbox-exporter`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.blackboxExporter,
+                        args: [`--config.file=${BLACKBOX_DEFAULTS.configPath}`],
+                        configs: [mountConfig(bbCfg, BLACKBOX_DEFAULTS.configPath)],
+                    },
+                    placement: { constraints: placeOn("app") },
+                    networksAdvanceds: [{ name: ctx.networks.app }],
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+            },
+            svcOpts,
+        );
+        this.registerOutputs({ prometheusServiceName: this.prometheusServiceName });
+    }
+}

@@ -1,0 +1,183 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Role } from "../config/types";
+import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
+import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
+import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput } from "../renderers/patroni";
+import { placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
+
+/** Arguments of {@link Postgres}. */
+export interface PostgresArgs {
+    /** The Swarm, its provider and overlay networks. */
+    readonly swarm: SwarmContext;
+    /** primary: the writable cluster; standby: a Patroni standby cluster following the primary region. */
+    readonly role: Role;
+    /** This stack's AWS region. */
+    readonly region: string;
+    /** Availability zones of the data hosts: member i and etcd member i are pinned to zone i. */
+    readonly zones: string[];
+    /** Patroni members (2: leader + synchronous standby). */
+    readonly members: number;
+    /** etcd members (odd, at least 3). */
+    readonly etcdMembers: number;
+    /** Patroni timings (validated by the config). */
+    readonly timing: { readonly ttl: number; readonly loopWait: number; readonly retryTimeout: number; readonly archiveTimeout: number };
+    /** Base backups kept (WAL-G retention), one a day. */
+    readonly retainBackups: number;
+    /** Spilo, etcd and HAProxy images, pinned. */
+    readonly images: { readonly spilo: pulumi.Input<string>; readonly etcd: pulumi.Input<string>; readonly haproxy: pulumi.Input<string> };
+    /** This region's WAL bucket and its KMS key. */
+    readonly walBucket: pulumi.Input<string>;
+    readonly walKmsKeyArn: pulumi.Input<string>;
+    /** Standby only: the primary region's leader endpoint and replicated WAL bucket. */
+    readonly standbySource?: {
+        readonly primaryHost: pulumi.Input<string>;
+        readonly primaryRegion: string;
+    };
+    /** Swarm secrets with the superuser, replication and admin passwords. */
+    readonly secrets: { readonly superuser: docker.Secret; readonly replication: docker.Secret; readonly admin: docker.Secret };
+}
+
+/**
+ * Postgres the way the design document wanted it but could not get it: Patroni (Spilo) members pinned to
+ * data hosts in different zones, a 3-member etcd as the DCS, WAL-G archiving and daily base backups to S3,
+ * and HAProxy routing clients to whichever member Patroni reports as leader. Only Patroni promotes.
+ */
+export class Postgres extends pulumi.ComponentResource {
+    /** Host:port clients use for writes (HAProxy's leader port). */
+    readonly leaderEndpoint: { host: string; port: number };
+    /** Swarm service names of the Patroni members and the etcd members (for monitoring). */
+    readonly memberServiceNames: string[];
+    readonly etcdServiceNames: string[];
+
+    constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("opscenter:ha:Postgres", name, {}, opts);
+        const ctx = args.swarm;
+        const zoneOf = (i: number) => args.zones[i % args.zones.length];
+        const stateful = { parent: this, provider: ctx.provider };
+
+        // etcd: one member per zone, each its own service so that each keeps its name and volume.
+        const etcdNames = Array.from({ length: args.etcdMembers }, (_, i) => `etcd-${i + 1}`);
+        const etcdHost = (m: string) => `${ctx.prefix}-${m}`;
+        etcdNames.forEach((m, i) => {
+            new docker.Service(
+                `${name}-${m}`,
+                {
+                    name: etcdHost(m),
+                    mode: { replicated: { replicas: 1 } },
+                    taskSpec: {
+                        containerSpec: {
+                            image: args.images.etcd,
+                            commands: ["etcd"],
+                            args: etcdMemberArgs({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }),
+                            mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
+                        },
+                        placement: { constraints: placeOn("data", { zone: zoneOf(i) }) },
+                        networksAdvanceds: [{ name: ctx.networks.data }],
+                        restartPolicy: { condition: "any", delay: "5s" },
+                    },
+                    updateConfig: statefulUpdate(),
+                },
+                stateful,
+            );
+        });
+        const etcdHosts = etcdNames.map((m) => `${etcdHost(m)}:${ETCD_DEFAULTS.clientPort}`);
+        this.etcdServiceNames = etcdNames.map(etcdHost);
+
+        // Spilo members.
+        const settings = patroniSettings({
+            ttl: args.timing.ttl,
+            loopWait: args.timing.loopWait,
+            retryTimeout: args.timing.retryTimeout,
+            archiveTimeoutSeconds: args.timing.archiveTimeout,
+        });
+        const entrypoint = swarmConfig(this, ctx, "spilo-entrypoint", renderSpiloEntrypoint());
+        const memberNames = Array.from({ length: args.members }, (_, i) => `pg-${i + 1}`);
+        const memberHost = (m: string) => `${ctx.prefix}-${m}`;
+        const primaryHost = args.standbySource ? pulumi.output(args.standbySource.primaryHost) : pulumi.output("");
+        this.memberServiceNames = memberNames.map(memberHost);
+        memberNames.forEach((m, i) => {
+            const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHost]).apply(([bucket, kms, srcHost]) => {
+                const member: SpiloMemberInput = {
+                    role: args.role,
+                    scope: PATRONI_DEFAULTS.scope,
+                    memberName: m,
+                    connectHost: memberHost(m),
+                    etcdHosts,
+                    backup: { bucket, region: args.region, kmsKeyId: kms, retainBackups: args.retainBackups },
+                    // The standby region's bucket receives the primary's objects by S3 replication.
+                    standby: args.role === "standby" && args.standbySource ? { primaryHost: srcHost, primaryPort: HAPROXY_DEFAULTS.primaryPort, replicatedBucket: bucket, primaryRegion: args.standbySource.primaryRegion } : undefined,
+                    settings,
+                };
+                return spiloEnvironment(member);
+            });
+            new docker.Service(
+                `${name}-${m}`,
+                {
+                    name: memberHost(m),
+                    mode: { replicated: { replicas: 1 } },
+                    taskSpec: {
+                        containerSpec: {
+                            image: args.images.spilo,
+                            hostname: memberHost(m),
+                            commands: ["/bin/sh", "/etc/ops-center/spilo-entrypoint.sh"],
+                            env,
+                            configs: [mountConfig(entrypoint, "/etc/ops-center/spilo-entrypoint.sh", 0o555)],
+                            secrets: [
+                                mountSecret(args.secrets.superuser, SPILO_DEFAULTS.secretFiles.superuser),
+                                mountSecret(args.secrets.replication, SPILO_DEFAULTS.secretFiles.replication),
+                                mountSecret(args.secrets.admin, SPILO_DEFAULTS.secretFiles.admin),
+                            ],
+                            mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-pgdata`, target: "/home/postgres/pgdata" }],
+                            healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}/health`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
+                            stopGracePeriod: "60s",
+                        },
+                        // Members in different zones; never two on one host.
+                        placement: { constraints: placeOn("data", { zone: zoneOf(i) }), maxReplicas: 1 },
+                        resources: { limits: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 }, reservation: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 } },
+                        networksAdvanceds: [{ name: ctx.networks.data }],
+                        // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
+                        restartPolicy: { condition: "any", delay: "5s" },
+                    },
+                    updateConfig: statefulUpdate("60s"),
+                },
+                stateful,
+            );
+        });
+
+        // HAProxy follows Patroni's leader; in a standby cluster the writable-looking member is the standby leader.
+        const haproxyCfg = swarmConfig(
+            this,
+            ctx,
+            "haproxy",
+            renderHaproxyCfg({
+                servers: memberNames.map((m) => ({ name: m, host: memberHost(m), port: PATRONI_DEFAULTS.postgresPort, apiPort: PATRONI_DEFAULTS.restApiPort })),
+                leaderCheckPath: args.role === "standby" ? "/standby-leader" : "/primary",
+            }),
+        );
+        const routerName = `${ctx.prefix}-postgres-router`;
+        new docker.Service(
+            `${name}-router`,
+            {
+                name: routerName,
+                mode: { replicated: { replicas: 2 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.haproxy,
+                        configs: [mountConfig(haproxyCfg, "/usr/local/etc/haproxy/haproxy.cfg")],
+                    },
+                    placement: { constraints: placeOn("data"), maxReplicas: 1 },
+                    networksAdvanceds: [{ name: ctx.networks.data }, { name: ctx.networks.app }],
+                    restartPolicy: { condition: "any", delay: "2s" },
+                },
+                // Published through the routing mesh on every node: the standby region streams from it over the peering.
+                endpointSpec: { ports: [{ targetPort: HAPROXY_DEFAULTS.primaryPort, publishedPort: HAPROXY_DEFAULTS.primaryPort, protocol: "tcp", publishMode: "ingress" }] },
+                updateConfig: { parallelism: 1, delay: "10s", order: "start-first", failureAction: "rollback", monitor: "20s" },
+            },
+            stateful,
+        );
+        this.leaderEndpoint = { host: routerName, port: HAPROXY_DEFAULTS.primaryPort };
+        this.registerOutputs({ leaderEndpoint: this.leaderEndpoint, memberServiceNames: this.memberServiceNames });
+    }
+}

@@ -1,0 +1,219 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Role } from "../config/types";
+import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
+import { renderSecretEnvStart } from "../renderers/secretEnv";
+import { placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
+
+/** The `redis` user of the official image. */
+const REDIS_UID = "999";
+
+/** A data host Redis can be pinned to and announce. */
+export interface RedisHost {
+    readonly hostname: string;
+    readonly zone: string;
+    readonly privateIp: pulumi.Input<string>;
+}
+
+/** Arguments of {@link Redis}. */
+export interface RedisArgs {
+    /** The Swarm, its provider and overlay networks. */
+    readonly swarm: SwarmContext;
+    /** primary: master + replicas + sentinels; standby: one replica (priority 0) of the primary region's master. */
+    readonly role: Role;
+    /** This stack's region (the RDB copy's key prefix). */
+    readonly region: string;
+    /**
+     * The data hosts, one per node. Redis and Sentinel announce these addresses (host-mode ports), so that
+     * the standby region's replica and the primary's sentinels reach each other over the VPC peering.
+     */
+    readonly hosts: RedisHost[];
+    /** Replicas (2 in the primary; 1 in the standby). */
+    readonly replicas: number;
+    /** Sentinels and quorum (primary only). */
+    readonly sentinels: number;
+    readonly quorum: number;
+    /** Sentinel down-after-milliseconds. */
+    readonly downAfterMs: number;
+    /** Standby only: the primary region's master, as announced there. */
+    readonly primaryMaster?: { readonly host: pulumi.Input<string>; readonly port: number };
+    /** Redis, exporter and AWS CLI images, pinned. */
+    readonly images: { readonly redis: pulumi.Input<string>; readonly exporter: pulumi.Input<string>; readonly awsCli: pulumi.Input<string> };
+    /** Swarm secret with the Redis password (shared by both regions). */
+    readonly passwordSecret: docker.Secret;
+    /** This region's bucket and key for the hourly RDB copy. */
+    readonly backupBucket: pulumi.Input<string>;
+    readonly backupKmsKeyArn: pulumi.Input<string>;
+}
+
+/**
+ * Redis with Sentinel. Each node is its own service pinned to one data host, publishing its port on that host
+ * and announcing the host's address; the sentinels do the same. Passwords reach the processes from the Swarm
+ * secret through the rendered start scripts; the RDB snapshot is copied to S3 every hour.
+ */
+export class Redis extends pulumi.ComponentResource {
+    /** The sentinels' addresses (for Sentinel-aware clients); empty in the standby region. */
+    readonly sentinelAddresses: pulumi.Output<string[]>;
+    /** The initial master's announced address (the standby region follows it). */
+    readonly masterAddress: pulumi.Output<string>;
+    readonly masterName: string = REDIS_DEFAULTS.masterName;
+    /** Swarm service names of the Redis nodes and the sentinels (for monitoring). */
+    readonly nodeServiceNames: string[];
+    readonly sentinelServiceNames: string[] = [];
+
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("opscenter:ha:Redis", name, {}, opts);
+        const ctx = args.swarm;
+        const D = REDIS_DEFAULTS;
+        const primary = args.role === "primary";
+        if (primary) validateSentinelTopology({ sentinels: args.sentinels, quorum: args.quorum });
+        if (!primary && !args.primaryMaster) throw new Error("the standby region's Redis replica needs the primary region's master address");
+        const nodeCount = primary ? 1 + args.replicas : args.replicas;
+        if (args.hosts.length < Math.max(nodeCount, primary ? args.sentinels : 0)) {
+            throw new Error(`Redis needs ${Math.max(nodeCount, args.sentinels)} data hosts (one node and one sentinel per host); dataNodes gives ${args.hosts.length}`);
+        }
+        const host = (i: number) => args.hosts[i % args.hosts.length];
+        const ip = (i: number) => pulumi.output(host(i).privateIp);
+
+        const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
+        // The official image runs redis as uid 999; the start scripts run as that user too.
+        const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_UID);
+        const nodeNames = Array.from({ length: nodeCount }, (_, i) => (primary ? `redis-${i + 1}` : `redis-standby-${i + 1}`));
+        this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
+        const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
+        const masterPort = primary ? D.port : args.primaryMaster!.port;
+
+        nodeNames.forEach((node, i) => {
+            const conf = pulumi.all([ip(i), masterHost]).apply(([self, mHost]) =>
+                renderRedisConf({
+                    name: node,
+                    region: args.role,
+                    announceHost: self,
+                    // The primary region's first node starts as master; every other node starts as its replica.
+                    replicaOf: primary && i === 0 ? undefined : { host: mHost, port: masterPort },
+                    replicaPriority: primary ? D.replicaPriority : 0,
+                }),
+            );
+            const confObj = swarmConfig(this, ctx, `${node}-conf`, conf);
+            this.pinnedService(name, node, args, i, {
+                image: args.images.redis,
+                commands: ["sh", D.redisStartPath],
+                configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
+                secrets: [secret],
+                port: D.port,
+            });
+        });
+
+        let sentinels: pulumi.Output<string>[] = [];
+        if (primary) {
+            const sentinelStart = swarmConfig(this, ctx, "sentinel-start", renderSentinelStart());
+            sentinels = Array.from({ length: args.sentinels }, (_, i) => {
+                const sname = `redis-sentinel-${i + 1}`;
+                this.sentinelServiceNames.push(`${ctx.prefix}-${sname}`);
+                const conf = pulumi.all([ip(i), masterHost]).apply(([self, mHost]) =>
+                    renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
+                );
+                const confObj = swarmConfig(this, ctx, `${sname}-conf`, conf);
+                this.pinnedService(name, sname, args, i, {
+                    image: args.images.redis,
+                    commands: ["sh", D.sentinelStartPath],
+                    configs: [mountConfig(confObj, D.sentinelConfSource), mountConfig(sentinelStart, D.sentinelStartPath, 0o555)],
+                    secrets: [secret],
+                    port: D.sentinelPort,
+                });
+                return pulumi.interpolate`${ip(i)}:${D.sentinelPort}`;
+            });
+        }
+
+        // Hourly RDB copy to this region's bucket: a replica's own snapshot (never loads the master), read from
+        // its data volume by a sidecar pinned to the same host (the AWS CLI image has no redis-cli).
+        const source = primary ? 1 : 0;
+        const rdbMount = "/redis-data";
+        const backupScript = pulumi.all([args.backupBucket, args.backupKmsKeyArn, ip(source)]).apply(([bucket, kms, srcIp]) =>
+            renderRdbBackupScript({ region: args.region, bucket, kmsKeyId: kms, source: { host: srcIp, port: D.port }, rdbFile: `${rdbMount}/dump.rdb` }),
+        );
+        const backupCfg = swarmConfig(this, ctx, "redis-rdb-backup", backupScript);
+        new docker.Service(
+            `${name}-rdb-backup`,
+            {
+                name: `${ctx.prefix}-redis-rdb-backup`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.awsCli,
+                        commands: ["sh", D.backupScriptPath],
+                        configs: [mountConfig(backupCfg, D.backupScriptPath, 0o555)],
+                        mounts: [{ type: "volume", source: `${ctx.prefix}-${nodeNames[source]}-data`, target: rdbMount, readOnly: true }],
+                    },
+                    placement: { constraints: placeOn("data", { hostname: host(source).hostname }) },
+                    networksAdvanceds: [{ name: ctx.networks.data }],
+                    restartPolicy: { condition: "any", delay: "60s" },
+                },
+            },
+            { parent: this, provider: ctx.provider },
+        );
+
+        // redis_exporter for Prometheus (multi-target: Prometheus names each node); it reads the password only
+        // from its environment, so a rendered start script exports it from the secret file.
+        const exporterStart = swarmConfig(this, ctx, "redis-exporter-start", renderSecretEnvStart({ vars: { REDIS_PASSWORD: D.passwordFile }, exec: ["/redis_exporter"] }));
+        new docker.Service(
+            `${name}-exporter`,
+            {
+                name: `${ctx.prefix}-redis-exporter`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.exporter,
+                        commands: ["sh", "/usr/local/bin/ops-redis-exporter-start.sh"],
+                        configs: [mountConfig(exporterStart, "/usr/local/bin/ops-redis-exporter-start.sh", 0o555)],
+                        secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!)],
+                    },
+                    placement: { constraints: placeOn("app") },
+                    networksAdvanceds: [{ name: ctx.networks.app }, { name: ctx.networks.data }],
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+            },
+            { parent: this, provider: ctx.provider },
+        );
+
+        this.sentinelAddresses = pulumi.all(sentinels);
+        this.masterAddress = masterHost;
+        this.registerOutputs({ sentinelAddresses: this.sentinelAddresses, masterAddress: this.masterAddress });
+    }
+
+    /** One Redis or Sentinel task pinned to host i, its port published on that host only. */
+    private pinnedService(
+        name: string,
+        service: string,
+        args: RedisArgs,
+        i: number,
+        spec: { image: pulumi.Input<string>; commands: string[]; configs: ReturnType<typeof mountConfig>[]; secrets: ReturnType<typeof mountSecret>[]; port: number },
+    ): docker.Service {
+        const ctx = args.swarm;
+        const h = args.hosts[i % args.hosts.length];
+        return new docker.Service(
+            `${name}-${service}`,
+            {
+                name: `${ctx.prefix}-${service}`,
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: {
+                        image: spec.image,
+                        user: REDIS_UID,
+                        commands: spec.commands,
+                        configs: spec.configs,
+                        secrets: spec.secrets,
+                        mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
+                    },
+                    placement: { constraints: placeOn("data", { hostname: h.hostname }) },
+                    networksAdvanceds: [{ name: ctx.networks.data }],
+                    restartPolicy: { condition: "any", delay: "2s" },
+                },
+                endpointSpec: { ports: [{ targetPort: spec.port, publishedPort: spec.port, protocol: "tcp", publishMode: "host" }] },
+                updateConfig: statefulUpdate(),
+            },
+            { parent: this, provider: ctx.provider },
+        );
+    }
+}
