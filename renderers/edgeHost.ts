@@ -72,12 +72,18 @@ mkdir -p "$DIR"
 install -m 0600 "$TMP/auth.conf" "$DIR/auth.conf"
 install -m 0755 "$TMP/notify_master.sh" "$DIR/notify_master.sh"
 install -m 0644 "$TMP/keepalived.conf" "$DIR/keepalived.conf.new"
-# Refuse a config keepalived itself rejects: the running one stays.
-if ! keepalived -t -f "$DIR/keepalived.conf.new"; then
-    echo "keepalived rejected the new config; keeping the running one" >&2
-    rm -f "$DIR/keepalived.conf.new"
-    exit 1
-fi
+# Refuse a config keepalived itself rejects: the running one stays. keepalived 2.2.7 (Debian 12) ends a
+# passing config test with SIGTERM (exit 143) when script_user is set (keepalived issue 2617, fixed in 2.2.8).
+rc=0
+keepalived -t -f "$DIR/keepalived.conf.new" || rc=$?
+case "$rc" in
+    0|143) ;;
+    *)
+        echo "keepalived rejected the new config (exit $rc); keeping the running one" >&2
+        rm -f "$DIR/keepalived.conf.new"
+        exit 1
+        ;;
+esac
 mv "$DIR/keepalived.conf.new" "$DIR/keepalived.conf"
 systemctl enable keepalived >/dev/null 2>&1 || true
 systemctl reload-or-restart keepalived
