@@ -24,7 +24,7 @@ export interface BackendArgs {
     /** Postgres through the Patroni-following router (HAProxy), never a fixed member. */
     readonly database: { readonly host: pulumi.Input<string>; readonly port: number; readonly name: string; readonly user: string; readonly passwordSecret: docker.Secret };
     /** Redis through Sentinel: the client asks the sentinels for the master. */
-    readonly redis: { readonly sentinels: pulumi.Input<string>[]; readonly masterName: string; readonly passwordSecret: docker.Secret };
+    readonly redis: { readonly sentinels: pulumi.Input<string[]>; readonly masterName: string; readonly passwordSecret: docker.Secret };
 }
 
 /** The design document's backend settings, kept as written; the drain period is Swarm's stop grace period. */

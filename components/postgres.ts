@@ -15,8 +15,12 @@ export interface PostgresArgs {
     readonly role: Role;
     /** This stack's AWS region. */
     readonly region: string;
-    /** Availability zones of the data hosts: member i and etcd member i are pinned to zone i. */
-    readonly zones: string[];
+    /**
+     * Hostnames of the data hosts, spread over the zones by SwarmHosts: member i and etcd member i are pinned
+     * to host i, so no two members share a host or (with 3 hosts in 3 zones) a zone. Empty on an existing
+     * Swarm: then members are only kept apart by `maxReplicas` on data-labelled nodes.
+     */
+    readonly dataHosts: string[];
     /** Patroni members (2: leader + synchronous standby). */
     readonly members: number;
     /** etcd members (odd, at least 3). */
@@ -54,7 +58,7 @@ export class Postgres extends pulumi.ComponentResource {
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("opscenter:ha:Postgres", name, {}, opts);
         const ctx = args.swarm;
-        const zoneOf = (i: number) => args.zones[i % args.zones.length];
+        const pin = (i: number) => (args.dataHosts.length > 0 ? placeOn("data", { hostname: args.dataHosts[i % args.dataHosts.length] }) : placeOn("data"));
         const stateful = { parent: this, provider: ctx.provider };
 
         // etcd: one member per zone, each its own service so that each keeps its name and volume.
@@ -73,7 +77,7 @@ export class Postgres extends pulumi.ComponentResource {
                             args: etcdMemberArgs({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }),
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
                         },
-                        placement: { constraints: placeOn("data", { zone: zoneOf(i) }) },
+                        placement: { constraints: pin(i), maxReplicas: 1 },
                         networksAdvanceds: [{ name: ctx.networks.data }],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
@@ -133,8 +137,8 @@ export class Postgres extends pulumi.ComponentResource {
                             healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}/health`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
                             stopGracePeriod: "60s",
                         },
-                        // Members in different zones; never two on one host.
-                        placement: { constraints: placeOn("data", { zone: zoneOf(i) }), maxReplicas: 1 },
+                        // Members on different hosts (and zones); never two on one host.
+                        placement: { constraints: pin(i), maxReplicas: 1 },
                         resources: { limits: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 }, reservation: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 } },
                         networksAdvanceds: [{ name: ctx.networks.data }],
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.

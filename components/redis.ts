@@ -12,7 +12,6 @@ const REDIS_UID = "999";
 /** A data host Redis can be pinned to and announce. */
 export interface RedisHost {
     readonly hostname: string;
-    readonly zone: string;
     readonly privateIp: pulumi.Input<string>;
 }
 

@@ -1,21 +1,283 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { ConfigSecrets } from "../config/load";
 import { HaConfig } from "../config/types";
+import { PrimaryOutputKey } from "../lib/stackRef";
+import { PATRONI_DEFAULTS } from "../renderers/patroni";
+import { TraefikTls } from "../renderers/traefik";
+import { Backend } from "./backend";
+import { CredentialName, Credentials } from "./credentials";
+import { CrossRegion } from "./crossRegion";
+import { Edge } from "./edge";
+import { Frontend } from "./frontend";
+import { GlobalDns } from "./globalDns";
+import { Monitoring } from "./monitoring";
+import { Network } from "./network";
+import { Postgres } from "./postgres";
+import { Redis } from "./redis";
+import { SwarmHosts } from "./swarmHosts";
+import { SwarmContext } from "./swarmKit";
+import { SwarmNetworks } from "./swarmNetworks";
+import { WalBucket } from "./walBucket";
 
+/** Arguments of {@link Region}. */
 export interface RegionArgs {
+    /** The validated config of this stack. */
     readonly cfg: HaConfig;
+    /** Secret config values. */
     readonly secrets: ConfigSecrets;
 }
 
+/** Prefix of every Swarm object (services, configs, secrets, networks). */
+export const SWARM_PREFIX = "opscenter";
+
+/** Which secret stack output of the primary carries which credential (the standby reads them). */
+const CREDENTIAL_OUTPUTS: Record<CredentialName, PrimaryOutputKey> = {
+    pgSuperuser: "pgSuperuserPassword",
+    pgReplication: "pgReplicationPassword",
+    pgAdmin: "pgAdminPassword",
+    redis: "redisPassword",
+};
+
+/**
+ * One region of Ops-Center HA: the substrate (network, Swarm hosts, WAL bucket), the tiers on the Swarm, and
+ * the global ties (Route53 failover record; in the standby, the peering and S3 replication it owns).
+ */
 export class Region extends pulumi.ComponentResource {
-    readonly pw: random.RandomPassword;
+    private readonly outputs: Record<string, pulumi.Input<unknown>>;
+
     constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("opscenter:ha:Region", name, {}, opts);
-        this.pw = new random.RandomPassword(`${name}-pw`, { length: 24 }, { parent: this });
-        this.registerOutputs({});
+        const { cfg, secrets } = args;
+        const parent = { parent: this };
+        const primary = cfg.role === "primary";
+        const tags = { project: "ops-center-ha", stack: cfg.stack, role: cfg.role };
+        const ref = primary ? undefined : new pulumi.StackReference(`${name}-primary`, { name: cfg.primaryStack! }, parent);
+        const fromPrimary = (key: PrimaryOutputKey) => ref!.requireOutput(key);
+
+        const wal = new WalBucket(`${name}-wal`, { project: "ops-center-ha", stack: cfg.stack, region: cfg.region, retentionDays: cfg.postgres.backupRetentionDays, tags }, parent);
+        const existing = cfg.hosts.existingSwarmHost !== undefined;
+        const network = existing ? undefined : new Network(`${name}-net`, { vpcCidr: cfg.network.vpcCidr, azCount: cfg.network.azCount, adminCidr: cfg.network.adminCidr, tags }, parent);
+        const hosts = new SwarmHosts(
+            `${name}-hosts`,
+            {
+                stack: cfg.stack,
+                region: cfg.region,
+                hosts: cfg.hosts,
+                network: network && {
+                    azs: network.azs,
+                    publicSubnetIds: network.publicSubnetIds,
+                    privateSubnetIds: network.privateSubnetIds,
+                    securityGroupIds: network.securityGroupIds,
+                    reservedCidrs: [cfg.network.vpcCidr, ...(cfg.network.peerVpcCidr ? [cfg.network.peerVpcCidr] : [])],
+                },
+                walBucket: { arn: wal.bucketArn, kmsKeyArn: wal.kmsKeyArn },
+                acmeDns01: cfg.edge.tlsMode === "dns01" ? { hostedZoneId: cfg.dns.hostedZoneId, domains: [cfg.dns.domain] } : undefined,
+                edgeParameterPrefix: `/ops-center-ha/${cfg.stack}/edge`,
+                // Under the mock engine no host publishes its readiness; a real run polls (bounded).
+                readiness: pulumi.runtime.isDryRun() || isMockRun() ? "skip" : undefined,
+                tags,
+            },
+            parent,
+        );
+
+        const nets = new SwarmNetworks(`${name}-swarm-nets`, { prefix: SWARM_PREFIX, provider: hosts.provider }, parent);
+        const swarm: SwarmContext = { provider: hosts.provider, prefix: SWARM_PREFIX, networks: { edge: nets.edge.name, app: nets.app.name, data: nets.data.name } };
+        const creds = new Credentials(
+            `${name}-credentials`,
+            {
+                swarm,
+                fromPrimary: ref && (Object.fromEntries(Object.entries(CREDENTIAL_OUTPUTS).map(([k, out]) => [k, fromPrimary(out) as pulumi.Output<string>])) as Record<CredentialName, pulumi.Output<string>>),
+            },
+            parent,
+        );
+
+        const dataNodes = hosts.nodes.filter((n) => n.role === "data");
+        const postgres = new Postgres(
+            `${name}-postgres`,
+            {
+                swarm,
+                role: cfg.role,
+                region: cfg.region,
+                dataHosts: dataNodes.map((n) => n.hostname),
+                members: cfg.postgres.members,
+                etcdMembers: cfg.postgres.etcdMembers,
+                timing: cfg.postgres,
+                retainBackups: cfg.postgres.backupRetentionDays,
+                images: { spilo: cfg.images.spilo, etcd: cfg.images.etcd, haproxy: cfg.images.haproxy },
+                walBucket: wal.bucketName,
+                walKmsKeyArn: wal.kmsKeyArn,
+                standbySource: ref && { primaryHost: fromPrimary("postgresLeaderAddress") as pulumi.Output<string>, primaryRegion: cfg.peerRegion! },
+                secrets: { superuser: creds.secrets.pgSuperuser, replication: creds.secrets.pgReplication, admin: creds.secrets.pgAdmin },
+            },
+            parent,
+        );
+        const redis = new Redis(
+            `${name}-redis`,
+            {
+                swarm,
+                role: cfg.role,
+                region: cfg.region,
+                hosts: dataNodes.map((n) => ({ hostname: n.hostname, privateIp: n.privateIp })),
+                replicas: cfg.redis.replicas,
+                sentinels: cfg.redis.sentinels,
+                quorum: cfg.redis.quorum,
+                downAfterMs: cfg.redis.downAfterMs,
+                primaryMaster: ref && { host: fromPrimary("redisMasterAddress") as pulumi.Output<string>, port: 6379 },
+                images: { redis: cfg.images.redis, exporter: cfg.images.redisExporter, awsCli: cfg.images.awsCli },
+                passwordSecret: creds.secrets.redis,
+                backupBucket: wal.bucketName,
+                backupKmsKeyArn: wal.kmsKeyArn,
+            },
+            parent,
+        );
+
+        const tls: TraefikTls = cfg.edge.tlsMode === "dns01" ? { mode: "acme-dns01", email: cfg.edge.acmeEmail } : { mode: "certificate-secret", certSecret: "tls_cert", keySecret: "tls_key" };
+        new Frontend(`${name}-frontend`, { swarm, image: cfg.frontend.image, replicas: cfg.frontend.replicas, host: cfg.dns.domain, tls }, parent);
+        new Backend(
+            `${name}-backend`,
+            {
+                swarm,
+                replicas: cfg.backend.replicas,
+                activeColor: cfg.backend.activeColor,
+                activeImage: cfg.backend.image,
+                inactiveImage: cfg.backend.inactiveImage,
+                host: cfg.dns.domain,
+                tls,
+                database: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, name: "postgres", user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
+                redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis },
+            },
+            parent,
+        );
+        new Edge(
+            `${name}-edge`,
+            {
+                swarm,
+                region: cfg.region,
+                ssmPrefix: `/ops-center-ha/${cfg.stack}`,
+                hosts: (hosts.edgeInstances ?? []).map((h) => ({ name: h.hostname, instanceId: h.id, privateIp: h.privateIp })),
+                eipAllocationId: hosts.edgeEip?.allocationId,
+                traefikImage: cfg.images.traefik,
+                socketProxyImage: cfg.images.socketProxy,
+                tls,
+                certificate: secrets.tlsCertificate && secrets.tlsPrivateKey ? { cert: secrets.tlsCertificate, key: secrets.tlsPrivateKey } : undefined,
+                keepalivedPriority: cfg.edge.keepalivedPriority,
+                routerId: cfg.edge.routerId,
+            },
+            parent,
+        );
+        const edgeAddress = hosts.edgeEip?.publicIp;
+        new Monitoring(
+            `${name}-monitoring`,
+            {
+                swarm,
+                role: cfg.role,
+                region: cfg.region,
+                host: cfg.dns.domain,
+                edgeAddress: edgeAddress ?? cfg.dns.domain,
+                services: {
+                    traefik: [`${SWARM_PREFIX}-traefik`],
+                    backend: [`${SWARM_PREFIX}-backend-blue`, `${SWARM_PREFIX}-backend-green`],
+                    patroni: postgres.memberServiceNames,
+                    etcd: postgres.etcdServiceNames,
+                    redis: redis.nodeServiceNames,
+                    sentinels: redis.sentinelServiceNames,
+                },
+                postgres: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
+                webhookUrl: secrets.alertWebhookUrl!,
+                images: { prometheus: cfg.images.prometheus, alertmanager: cfg.images.alertmanager, postgresExporter: cfg.images.postgresExporter, blackboxExporter: cfg.images.blackboxExporter },
+            },
+            parent,
+        );
+
+        const usEast1 = new aws.Provider(`${name}-us-east-1`, { region: "us-east-1" }, parent);
+        const dns = edgeAddress
+            ? new GlobalDns(
+                  `${name}-dns`,
+                  {
+                      role: cfg.role,
+                      region: cfg.region,
+                      domain: cfg.dns.domain,
+                      hostedZoneId: cfg.dns.hostedZoneId,
+                      ttl: cfg.dns.ttl,
+                      healthCheckInterval: cfg.dns.healthCheckInterval,
+                      healthCheckFailureThreshold: cfg.dns.healthCheckFailureThreshold,
+                      edgePublicIp: edgeAddress,
+                      usEast1Provider: usEast1,
+                      alarmEmail: cfg.dns.alarmEmail,
+                      cloudflare: cfg.dns.cloudflare,
+                      tags,
+                  },
+                  parent,
+              )
+            : undefined;
+
+        if (ref && network) {
+            const primaryProvider = new aws.Provider(`${name}-primary-region`, { region: cfg.peerRegion as aws.Region }, parent);
+            new CrossRegion(
+                `${name}-cross-region`,
+                {
+                    primary: {
+                        region: cfg.peerRegion!,
+                        vpcId: fromPrimary("vpcId") as pulumi.Output<string>,
+                        vpcCidr: cfg.network.peerVpcCidr!,
+                        privateRouteTableIds: fromPrimary("privateRouteTableIds") as pulumi.Output<string[]>,
+                        routeTableCount: cfg.network.azCount,
+                        dataSecurityGroupId: fromPrimary("dataSecurityGroupId") as pulumi.Output<string>,
+                        bucketName: fromPrimary("walBucketName") as pulumi.Output<string>,
+                        bucketArn: fromPrimary("walBucketArn") as pulumi.Output<string>,
+                        kmsKeyArn: fromPrimary("walKmsKeyArn") as pulumi.Output<string>,
+                    },
+                    standby: {
+                        region: cfg.region,
+                        vpcId: network.vpcId,
+                        vpcCidr: cfg.network.vpcCidr,
+                        privateRouteTableIds: pulumi.all(network.privateRouteTableIds),
+                        routeTableCount: network.privateRouteTableIds.length,
+                        dataSecurityGroupId: network.securityGroupIds.data,
+                        bucketName: wal.bucketName,
+                        bucketArn: wal.bucketArn,
+                        kmsKeyArn: wal.kmsKeyArn,
+                    },
+                    primaryProvider,
+                    tags,
+                },
+                parent,
+            );
+        }
+
+        const firstData = dataNodes[0]?.privateIp;
+        this.outputs = {
+            region: cfg.region,
+            role: cfg.role,
+            vpcId: network?.vpcId,
+            vpcCidr: cfg.network.vpcCidr,
+            privateRouteTableIds: network && pulumi.all(network.privateRouteTableIds),
+            dataSecurityGroupId: network?.securityGroupIds.data,
+            walBucketName: wal.bucketName,
+            walBucketArn: wal.bucketArn,
+            walKmsKeyArn: wal.kmsKeyArn,
+            // The HAProxy leader port is published through the routing mesh on every node; the first data host is one.
+            postgresLeaderAddress: firstData,
+            redisMasterAddress: redis.masterAddress,
+            redisMasterName: redis.masterName,
+            edgePublicIp: edgeAddress,
+            healthCheckId: dns?.healthCheckId,
+            dockerHost: hosts.dockerHost,
+            activeBackendColor: cfg.backend.activeColor,
+            // Secret outputs: the standby region authenticates to this region's Postgres and Redis with them.
+            ...Object.fromEntries(Object.entries(CREDENTIAL_OUTPUTS).map(([k, out]) => [out, pulumi.secret(creds.values[k as CredentialName])])),
+        };
+        this.registerOutputs(this.outputs);
     }
-    stackOutputs(): Record<string, unknown> {
-        return { role: this.pw.result };
+
+    /** The stack outputs (index.ts exports them). */
+    stackOutputs(): Record<string, pulumi.Input<unknown>> {
+        return this.outputs;
     }
+}
+
+/** True when the program runs under the offline mock engine (lib/offline.ts sets it). */
+function isMockRun(): boolean {
+    return process.env.OPS_CENTER_HA_OFFLINE === "1";
 }

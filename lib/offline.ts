@@ -79,20 +79,25 @@ export async function runOffline(opts: {
     const region = values["aws:region"] ?? "us-east-1";
     const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})));
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
+    // Tells the program that no real host will answer its readiness gate (components/region.ts).
+    process.env.OPS_CENTER_HA_OFFLINE = "1";
     pulumi.runtime.setAllConfig(values, secretKeys);
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
     const { main } = await import("../program");
     const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource }[] = [];
     let failure: unknown;
-    const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+    // The program's own outputs (still Outputs, secretness intact): runInPulumiStack returns them resolved to plain values.
+    let programOutputs: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
         // A (client-side) stack transformation sees every resource with its parent; the mock engine does not.
         pulumi.runtime.registerStackTransformation((args) => {
             created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent });
             return undefined;
         });
         try {
-            return await main();
+            programOutputs = await main();
+            return programOutputs;
         } catch (e) {
             failure = e;
             return {};
@@ -114,7 +119,7 @@ export async function runOffline(opts: {
         });
     }
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    const outputs = await resolveOutputs((stackOutputs ?? {}) as Record<string, unknown>);
+    const outputs = await resolveOutputs(programOutputs);
     return { project: PROJECT, stack: opts.stack, resources, outputs };
 }
 

@@ -3,7 +3,12 @@
  * StackReference. Offline, the standby gets these values invented from the primary's stack file.
  */
 import * as path from "node:path";
+import { createHash } from "node:crypto";
 import { readStackConfig } from "./offline";
+
+function mockSecret(name: string): string {
+    return `mock${createHash("sha256").update(`primary:${name}`).digest("hex").slice(0, 28)}`;
+}
 
 /** Outputs of the primary stack that the standby stack reads. */
 export const PRIMARY_OUTPUT_KEYS = [
@@ -18,6 +23,11 @@ export const PRIMARY_OUTPUT_KEYS = [
     "postgresLeaderAddress",
     "redisMasterAddress",
     "redisMasterName",
+    // Secret outputs: the standby region authenticates to the primary's Postgres and Redis with these.
+    "pgSuperuserPassword",
+    "pgReplicationPassword",
+    "pgAdminPassword",
+    "redisPassword",
 ] as const;
 
 export type PrimaryOutputKey = (typeof PRIMARY_OUTPUT_KEYS)[number];
@@ -42,5 +52,10 @@ export function mockPrimaryOutputs(root: string, fqn: string): Record<PrimaryOut
         postgresLeaderAddress: "10.10.20.10",
         redisMasterAddress: "10.10.20.11",
         redisMasterName: "opscenter",
+        // Shaped like the mock engine's generated passwords, so that the leak test recognises them too.
+        pgSuperuserPassword: mockSecret("pgSuperuser"),
+        pgReplicationPassword: mockSecret("pgReplication"),
+        pgAdminPassword: mockSecret("pgAdmin"),
+        redisPassword: mockSecret("redis"),
     };
 }

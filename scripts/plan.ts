@@ -37,7 +37,8 @@ async function cli(argv: string[]): Promise<number> {
 }
 
 cli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // Exit only once everything written to a pipe is flushed (a large --json would be cut otherwise).
+    (code) => process.stdout.write("", () => process.exit(code)),
     (err: unknown) => {
         // Config and usage errors say what to fix; a stack trace helps only with a bug (set DEBUG=1 to see it).
         const msg = err instanceof Error ? (process.env.DEBUG ? err.stack ?? err.message : err.message) : String(err);

@@ -133,6 +133,17 @@ export class PatroniCluster {
         requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", patronictl: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
         if (!fs.existsSync(path.join(PG_BIN, "postgres"))) throw new Error(`missing ${PG_BIN}/postgres: install with 'apt-get install -y postgresql-15'`);
         const c = new PatroniCluster(scratchDir("patroni", "postgres"));
+        try {
+            await c.bootstrap();
+        } catch (e) {
+            await c.stop();
+            throw e;
+        }
+        return c;
+    }
+
+    private async bootstrap(): Promise<void> {
+        const c = this;
         await c.startEtcd();
         for (let i = 0; i < 2; i++) {
             const name = `pg${i + 1}`;
@@ -169,7 +180,6 @@ export class PatroniCluster {
         await c.startHaproxy();
         const created = await c.sql(PORTS.haPrimary, "CREATE TABLE acked (id bigint PRIMARY KEY, port int NOT NULL DEFAULT inet_server_port(), at timestamptz NOT NULL DEFAULT clock_timestamp())");
         if (created.code !== 0) throw new Error(`could not create the table through HAProxy: ${created.stderr}`);
-        return c;
     }
 
     private async startEtcd(): Promise<void> {
@@ -202,7 +212,14 @@ export class PatroniCluster {
         fs.writeFileSync(file, cfg);
         run("haproxy", ["-c", "-q", "-f", file]);
         startDaemon("haproxy", "haproxy", ["-db", "-f", file], path.join(this.dir, "haproxy.log"));
-        await waitFor("HAProxy to route to the leader", async () => (await this.sql(PORTS.haPrimary, "SELECT 1")).code === 0, { timeoutMs: 20_000, intervalMs: 250 });
+        // HAProxy 2.6 considers servers up until their first checks fail: wait until the replica is marked down.
+        let streak = 0;
+        const leader = this.members[0].pgPort;
+        await waitFor("HAProxy to route only to the leader", async () => {
+            const r = await this.sql(PORTS.haPrimary, "SELECT inet_server_port()", 3000);
+            streak = r.code === 0 && Number(r.stdout.trim()) === leader ? streak + 1 : 0;
+            return streak >= 5;
+        }, { timeoutMs: 20_000, intervalMs: 300 });
     }
 
     /** Starts (or restarts) a member's Patroni as the postgres user. */
@@ -322,7 +339,26 @@ export class PatroniCluster {
         await waitFor(`${m.name}'s postmaster to be gone`, () => postmasterPid(m.dataDir) === undefined, { timeoutMs: 10_000 });
     }
 
-    /** Stops everything started here, by PID (Patroni stops its Postgres), then any postmaster left over. */
+    /** The dynamic configuration Patroni is running with (REST API GET /config). */
+    configFromApi(m: PgMember): Promise<Record<string, unknown>> {
+        return new Promise((resolve, reject) => {
+            const req = http.get({ host: HOST, port: m.apiPort, path: "/config", timeout: 2000 }, (res) => {
+                let body = "";
+                res.on("data", (d) => (body += String(d)));
+                res.on("end", () => {
+                    try {
+                        resolve(JSON.parse(body) as Record<string, unknown>);
+                    } catch (e) {
+                        reject(e);
+                    }
+                });
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", reject);
+        });
+    }
+
+    /** Stops everything started here, by PID (Patroni stops its Postgres), then any postmaster left over; removes the scratch dir unless OCHAOS_KEEP=1. */
     async stop(): Promise<void> {
         this.writing = false;
         await this.writerDone.catch(() => undefined);
@@ -339,5 +375,6 @@ export class PatroniCluster {
                 }
             }
         }
+        if (process.env.OCHAOS_KEEP !== "1") fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }

@@ -11,8 +11,8 @@ const [stack, overridesJson] = process.argv.slice(2);
 const root = path.resolve(__dirname, "..", "..");
 runOffline({ root, stack, overrides: overridesJson ? JSON.parse(overridesJson) : {}, stackOutputs: (n) => mockPrimaryOutputs(root, n) }).then(
     (plan) => {
-        process.stdout.write(JSON.stringify(plan));
-        process.exit(0);
+        // Exit only once the (large) JSON is flushed to the pipe.
+        process.stdout.write(JSON.stringify(plan), () => process.exit(0));
     },
     (err: unknown) => {
         process.stderr.write(err instanceof Error ? err.message : String(err));

@@ -1,0 +1,355 @@
+/**
+ * The region's Docker Swarm hosts and the Docker provider that talks to them.
+ *
+ * - Pools by role (edge/app/data), spread round robin over the zones (lib/placement): edge hosts in the public
+ *   subnets (the edge Elastic IP is the VIP), app and data hosts in the private subnets. App hosts 0..2 are the
+ *   3 managers, one per zone. cloud-init (renderers/cloudInit.ts) installs Docker and forms the Swarm through
+ *   SSM Parameter Store; no secret is in the user data.
+ * - IMDSv2 only. Hop limit 2 only where a container needs the instance role: data hosts (WAL-G in Spilo, the
+ *   AWS CLI container of the Redis RDB copy) and edge hosts when Traefik does ACME DNS-01 with Route53; 1 elsewhere
+ *   (host processes such as the bootstrap and keepalived's notify script need just 1 hop).
+ * - One IAM role per host role, least privilege: Swarm parameters under `/ops-center-ha/<stack>/swarm/` only
+ *   (workers read just the worker token and manager address, and write just their own `nodes/<role>-*` entry),
+ *   KMS use of the AWS-managed SSM key only through SSM and only for those parameters (encryption context; the
+ *   aws/ssm key policy already admits account principals via SSM, so `ssm:GetParameter` is the real gate),
+ *   the WAL bucket and its key for data hosts, and for edge hosts `ec2:AssociateAddress` on the edge EIP and this
+ *   stack's edge instances (by tag) plus read access to the edge tier's keepalived files.
+ * - SSM Agent (edge hosts always, others with `ssmSessionManager`): the agent's own API calls are granted inline
+ *   instead of AmazonSSMManagedInstanceCore, which also grants `ssm:GetParameter(s)` on `*`, i.e. every
+ *   parameter in the account, including the Swarm manager token.
+ * - The edge EIP is associated to edge-0 by edge-0 itself at first boot, only if unassociated. It is not a
+ *   Pulumi `EipAssociation`: keepalived moves the EIP at failover, and a refresh would then see that association
+ *   as deleted and a later `up` would move the VIP back, possibly onto a dead host.
+ * - AMI from the SSM parameter, read once: `ignoreChanges: ["ami"]`, so a new Debian point release does not replace
+ *   every host at once; roll hosts one at a time with `pulumi up --replace <urn>`.
+ *
+ * Docker provider and its readiness gate: `host` is `ssh://<sshUser>@<app-0 private IP>`, reached through the edge
+ * EIP as an SSH jump (or directly over a VPN: `dockerSshVia: "private"`). The host string is an Output that, on a
+ * real update, resolves only after app-0 has published its instance id to `<prefix>/manager-instance-id` (written
+ * by cloud-init after `swarm init` and the tokens), polled with `aws.ssm.getParameter` (bounded: attempts x interval,
+ * then the update fails with a pointer to the logs). Matching the instance id, not just "some value", ignores a stale
+ * parameter left by a destroyed stack. In preview the known address is returned at once. Host keys: `accept-new`
+ * trusts a host's first key and refuses a changed one; after the EIP moved to the other edge host, add that host's
+ * key to known_hosts (the EIP then has two keys).
+ *
+ * Existing Swarm switch: with `hosts.existingSwarmHost`, no EC2 host, IAM role or EIP is created; the provider
+ * talks to that host and `nodes` is empty.
+ */
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { HaConfig, HostRole } from "../config/types";
+import { planNodes } from "../lib/placement";
+import { renderCloudInit, swarmSsmPrefix } from "../renderers/cloudInit";
+
+/** Tag that marks this stack's edge instances; the edge role may associate the EIP only to instances carrying it. */
+export const EDGE_VIP_TAG = "opscenter-edge-vip";
+/** Default readiness gate: 60 x 10 s. */
+export const READINESS_DEFAULTS = { attempts: 60, intervalSeconds: 10 } as const;
+
+export interface SwarmHostsArgs {
+    /** Pulumi stack name (SSM prefix, tags). */
+    readonly stack: string;
+    /** AWS region of the hosts. */
+    readonly region: string;
+    /** Host settings of the validated config (pools, AMI parameter, SSH user and key, existing Swarm). */
+    readonly hosts: HaConfig["hosts"];
+    /** Network of the region; required unless `hosts.existingSwarmHost` is set. */
+    readonly network?: {
+        /** Zone names, index = zone index. */
+        readonly azs: pulumi.Input<string[]>;
+        /** Public subnet per zone (edge hosts). */
+        readonly publicSubnetIds: pulumi.Input<string>[];
+        /** Private subnet per zone (app and data hosts). */
+        readonly privateSubnetIds: pulumi.Input<string>[];
+        /** Security group per host role. */
+        readonly securityGroupIds: Readonly<Record<HostRole, pulumi.Input<string>>>;
+        /** CIDRs the Swarm overlay address pool must avoid: this VPC and the peer VPC. */
+        readonly reservedCidrs: readonly string[];
+    };
+    /** This region's WAL bucket (data hosts read and write it); required unless `existingSwarmHost`. */
+    readonly walBucket?: {
+        /** Bucket ARN. */
+        readonly arn: pulumi.Input<string>;
+        /** ARN of the bucket's KMS key. */
+        readonly kmsKeyArn: pulumi.Input<string>;
+    };
+    /** Traefik ACME DNS-01 through Route53 from the edge hosts: the zone and the names certified. */
+    readonly acmeDns01?: {
+        /** Route53 hosted zone id. */
+        readonly hostedZoneId: pulumi.Input<string>;
+        /** Names on the certificate; only their `_acme-challenge.` TXT records may be changed. */
+        readonly domains: readonly string[];
+    };
+    /** How the Docker provider reaches app-0 over SSH: through the edge EIP (default) or directly (VPN). */
+    readonly dockerSshVia?: "edgeJump" | "private";
+    /**
+     * Also run the SSM Agent on app and data hosts, with Session Manager shells (default false). Edge hosts always
+     * run it: the edge tier applies keepalived's files through a State Manager association.
+     */
+    readonly ssmSessionManager?: boolean;
+    /** SSM folder of the edge tier's keepalived files, read by the edge hosts (default `/ops-center-ha/<stack>/edge`). */
+    readonly edgeParameterPrefix?: string;
+    /** Readiness gate bounds, or "skip" (mock-engine runs, where no host publishes anything). */
+    readonly readiness?: { readonly attempts: number; readonly intervalSeconds: number } | "skip";
+    /** Tags added to every resource. */
+    readonly tags?: Record<string, string>;
+}
+
+/** One Swarm host. */
+export interface SwarmNode {
+    /** Swarm node hostname (`<role>-<index>`), usable in `node.hostname==` constraints. */
+    readonly hostname: string;
+    /** Host role; also the `role` node label. */
+    readonly role: HostRole;
+    /** Swarm manager (app-0..2). */
+    readonly manager: boolean;
+    /** Availability zone; also the `zone` node label. */
+    readonly zone: pulumi.Output<string>;
+    /** Private IPv4 address. */
+    readonly privateIp: pulumi.Output<string>;
+}
+
+export class SwarmHosts extends pulumi.ComponentResource {
+    readonly provider: docker.Provider;
+    /** The Docker host string the provider uses (gated, see the file comment). */
+    readonly dockerHost: pulumi.Output<string>;
+    readonly nodes: SwarmNode[];
+    readonly edgeEip?: { readonly allocationId: pulumi.Output<string>; readonly publicIp: pulumi.Output<string> };
+    readonly edgeInstances?: { readonly hostname: string; readonly id: pulumi.Output<string>; readonly privateIp: pulumi.Output<string> }[];
+    readonly instanceRoleNames?: Readonly<Record<HostRole, pulumi.Output<string>>>;
+
+    constructor(name: string, args: SwarmHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("opscenter:ha:SwarmHosts", name, {}, opts);
+        const parent = { parent: this };
+        const existing = args.hosts.existingSwarmHost;
+        if (existing !== undefined) {
+            this.nodes = [];
+            this.dockerHost = pulumi.output(existing);
+            this.provider = new docker.Provider(`${name}-docker`, {
+                host: existing,
+                sshOpts: existing.startsWith("ssh://") ? ["-o", "StrictHostKeyChecking=accept-new"] : undefined,
+            }, parent);
+            this.registerOutputs({ dockerHost: this.dockerHost, nodes: [] });
+            return;
+        }
+        const net = args.network;
+        const wal = args.walBucket;
+        if (!net || !wal) throw new Error("SwarmHosts: network and walBucket are required unless hosts.existingSwarmHost is set");
+
+        const prefix = swarmSsmPrefix(args.stack);
+        const edgePrefix = args.edgeParameterPrefix ?? `/ops-center-ha/${args.stack}/edge`;
+        const agentOn: Record<HostRole, boolean> = { edge: true, app: args.ssmSessionManager ?? false, data: args.ssmSessionManager ?? false };
+        const user = args.hosts.sshUser;
+        const tags = (n: string, extra: Record<string, string> = {}) => ({ ...args.tags, ...extra, Name: n });
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const partition = aws.getPartitionOutput({}, parent);
+        const ctx = pulumi.all([identity.accountId, partition.partition]);
+        const paramArn = (suffix: string, folder = prefix) =>
+            ctx.apply(([acct, part]) => `arn:${part}:ssm:${args.region}:${acct}:parameter${folder}/${suffix}`);
+
+        const eip = new aws.ec2.Eip(`${name}-edge-vip`, { domain: "vpc", tags: tags(`${name}-edge-vip`, { role: "edge-vip" }) }, parent);
+        this.edgeEip = { allocationId: eip.allocationId, publicIp: eip.publicIp };
+
+        // IAM: one role and instance profile per host role.
+        const roles = {} as Record<HostRole, aws.iam.Role>;
+        const profiles = {} as Record<HostRole, aws.iam.InstanceProfile>;
+        const policies = {} as Record<HostRole, pulumi.Resource[]>;
+        const assume = JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        });
+        const doc = (statements: pulumi.Input<object>[]) =>
+            pulumi.output(statements).apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s }));
+        const ssmKms = (actions: string[], params: pulumi.Output<string>[]) => ({
+            Sid: "SwarmSecureStrings",
+            Effect: "Allow",
+            Action: actions,
+            Resource: ctx.apply(([acct, part]) => `arn:${part}:kms:${args.region}:${acct}:key/*`),
+            Condition: {
+                StringEquals: { "kms:ViaService": `ssm.${args.region}.amazonaws.com` },
+                StringLike: { "kms:EncryptionContext:PARAMETER_ARN": params },
+            },
+        });
+        for (const role of ["edge", "app", "data"] as const) {
+            roles[role] = new aws.iam.Role(`${name}-${role}`, {
+                assumeRolePolicy: assume,
+                description: `ops-center-ha ${args.stack} ${role} hosts`,
+                tags: tags(`${name}-${role}`),
+            }, parent);
+            profiles[role] = new aws.iam.InstanceProfile(`${name}-${role}`, { role: roles[role].name, tags: tags(`${name}-${role}`) }, parent);
+            const statements: pulumi.Input<object>[] =
+                role === "app"
+                    ? [
+                          // Managers: publish tokens/address/instance id, read tokens, list node label requests.
+                          { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter",
+                            Resource: ["manager-token", "worker-token", "manager-addr"].map((p) => paramArn(p)) },
+                          { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter",
+                            Resource: ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "nodes/app-*"].map((p) => paramArn(p)) },
+                          { Sid: "SwarmNodeLabels", Effect: "Allow", Action: "ssm:GetParametersByPath",
+                            Resource: ctx.apply(([acct, part]) => `arn:${part}:ssm:${args.region}:${acct}:parameter${prefix}/nodes`) },
+                          ssmKms(["kms:Encrypt", "kms:Decrypt"], [paramArn("manager-token"), paramArn("worker-token")]),
+                      ]
+                    : [
+                          { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: ["worker-token", "manager-addr"].map((p) => paramArn(p)) },
+                          { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter", Resource: paramArn(`nodes/${role}-*`) },
+                          ssmKms(["kms:Decrypt"], [paramArn("worker-token"), ...(role === "edge" ? [paramArn("*", edgePrefix)] : [])]),
+                      ];
+            if (agentOn[role]) {
+                statements.push({
+                    Sid: "SsmAgent",
+                    Effect: "Allow",
+                    Action: [
+                        "ssm:UpdateInstanceInformation", "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:DescribeAssociation",
+                        "ssm:GetDocument", "ssm:DescribeDocument", "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus",
+                        "ssm:PutComplianceItems", "ssm:PutInventory",
+                        "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
+                        "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
+                        ...(args.ssmSessionManager
+                            ? ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+                            : []),
+                    ],
+                    Resource: "*",
+                });
+            }
+            if (role === "data") {
+                statements.push(
+                    { Sid: "WalBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: wal.arn },
+                    { Sid: "WalObjects", Effect: "Allow",
+                      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                      Resource: pulumi.interpolate`${wal.arn}/*` },
+                    { Sid: "WalKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: wal.kmsKeyArn,
+                      Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } } },
+                );
+            }
+            if (role === "edge") {
+                statements.push(
+                    { Sid: "EdgeFiles", Effect: "Allow", Action: "ssm:GetParameter", Resource: paramArn("*", edgePrefix) },
+                    { Sid: "EdgeVip", Effect: "Allow", Action: "ec2:AssociateAddress",
+                      Resource: pulumi.all([ctx, eip.allocationId]).apply(([[acct, part], alloc]) => `arn:${part}:ec2:${args.region}:${acct}:elastic-ip/${alloc}`) },
+                    { Sid: "EdgeVipInstances", Effect: "Allow", Action: "ec2:AssociateAddress",
+                      Resource: ctx.apply(([acct, part]) => `arn:${part}:ec2:${args.region}:${acct}:instance/*`),
+                      Condition: { StringEquals: { [`aws:ResourceTag/${EDGE_VIP_TAG}`]: args.stack } } },
+                );
+                if (args.acmeDns01) {
+                    const acme = args.acmeDns01;
+                    statements.push(
+                        { Sid: "AcmeLookup", Effect: "Allow", Action: ["route53:GetChange", "route53:ListHostedZonesByName"], Resource: "*" },
+                        { Sid: "AcmeRecords", Effect: "Allow", Action: "route53:ListResourceRecordSets",
+                          Resource: pulumi.interpolate`arn:${partition.partition}:route53:::hostedzone/${acme.hostedZoneId}` },
+                        { Sid: "AcmeChallenge", Effect: "Allow", Action: "route53:ChangeResourceRecordSets",
+                          Resource: pulumi.interpolate`arn:${partition.partition}:route53:::hostedzone/${acme.hostedZoneId}`,
+                          Condition: { "ForAllValues:StringEquals": {
+                              "route53:ChangeResourceRecordSetsNormalizedRecordNames": acme.domains.map((d) => `_acme-challenge.${d}`),
+                              "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } } },
+                    );
+                }
+            }
+            policies[role] = [new aws.iam.RolePolicy(`${name}-${role}`, { role: roles[role].id, policy: doc(statements) }, parent)];
+        }
+        this.instanceRoleNames = { edge: roles.edge.name, app: roles.app.name, data: roles.data.name };
+
+        // Hosts.
+        const ami = aws.ssm.getParameterOutput({ name: args.hosts.amiSsmParameter }, parent).value;
+        const azs = pulumi.output(net.azs);
+        const zoneCount = net.privateSubnetIds.length;
+        if (net.publicSubnetIds.length !== zoneCount) throw new Error("SwarmHosts: one public and one private subnet per zone are required");
+        const hopLimit: Record<HostRole, number> = { edge: args.acmeDns01 ? 2 : 1, app: 1, data: 2 };
+        const instances = planNodes(args.hosts.pools, zoneCount).map((node) => {
+            const zone = azs.apply((a) => a[node.zoneIndex]);
+            const firstEdge = node.role === "edge" && node.index === 0;
+            const userData = pulumi.all([zone, eip.allocationId]).apply(([z, alloc]) =>
+                renderCloudInit({
+                    hostname: node.hostname,
+                    role: node.role,
+                    zone: z,
+                    join: node.join,
+                    region: args.region,
+                    ssmPrefix: prefix,
+                    sshUser: user,
+                    reservedCidrs: net.reservedCidrs,
+                    edgeEipAllocationId: firstEdge ? alloc : undefined,
+                    ssmAgent: agentOn[node.role],
+                }));
+            const instance = new aws.ec2.Instance(`${name}-${node.hostname}`, {
+                ami,
+                instanceType: args.hosts.pools[node.role].instanceType,
+                subnetId: (node.role === "edge" ? net.publicSubnetIds : net.privateSubnetIds)[node.zoneIndex],
+                vpcSecurityGroupIds: [net.securityGroupIds[node.role]],
+                associatePublicIpAddress: node.role === "edge",
+                iamInstanceProfile: profiles[node.role].name,
+                keyName: args.hosts.sshKeyName,
+                userData,
+                userDataReplaceOnChange: false,
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hopLimit[node.role] },
+                rootBlockDevice: { volumeType: "gp3", volumeSize: args.hosts.rootVolumeGb, encrypted: true, deleteOnTermination: true },
+                tags: tags(`${name}-${node.hostname}`, {
+                    role: node.role,
+                    swarm: node.join === "worker" ? "worker" : "manager",
+                    ...(node.role === "edge" ? { [EDGE_VIP_TAG]: args.stack } : {}),
+                }),
+                volumeTags: tags(`${name}-${node.hostname}`),
+            }, { parent: this, ignoreChanges: ["ami"], dependsOn: policies[node.role] });
+            return { node, zone, instance };
+        });
+
+        this.nodes = instances.map(({ node, zone, instance }) => ({
+            hostname: node.hostname,
+            role: node.role,
+            manager: node.join !== "worker",
+            zone,
+            privateIp: instance.privateIp,
+        }));
+        this.edgeInstances = instances
+            .filter(({ node }) => node.role === "edge")
+            .map(({ node, instance }) => ({ hostname: node.hostname, id: instance.id, privateIp: instance.privateIp }));
+
+        const manager = instances.find(({ node }) => node.join === "init")!.instance;
+        const readiness = args.readiness ?? READINESS_DEFAULTS;
+        this.dockerHost = pulumi.all([manager.id, manager.privateIp]).apply(async ([id, ip]) => {
+            if (!pulumi.runtime.isDryRun() && readiness !== "skip") await waitForManager(`${prefix}/manager-instance-id`, id, readiness, this);
+            return `ssh://${user}@${ip}`;
+        });
+        const strict = ["-o", "StrictHostKeyChecking=accept-new"];
+        const sshOpts = (args.dockerSshVia ?? "edgeJump") === "private"
+            ? pulumi.output(strict)
+            : eip.publicIp.apply((vip) => [...strict, "-o", `ProxyCommand=ssh -o StrictHostKeyChecking=accept-new -W %h:%p ${user}@${vip}`]);
+        this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, parent);
+
+        this.registerOutputs({
+            dockerHost: this.dockerHost,
+            nodes: this.nodes.map((n) => ({ hostname: n.hostname, role: n.role, manager: n.manager, zone: n.zone, privateIp: n.privateIp })),
+            edgeEip: this.edgeEip,
+            edgeInstances: this.edgeInstances,
+            instanceRoleNames: this.instanceRoleNames,
+        });
+    }
+}
+
+/**
+ * Polls `parameter` until it holds `instanceId` (bounded), so the Docker provider is only used once app-0 has
+ * initialised the Swarm and published its tokens. Throws when the bound is reached.
+ */
+async function waitForManager(
+    parameter: string,
+    instanceId: string,
+    bounds: { readonly attempts: number; readonly intervalSeconds: number },
+    parent: pulumi.Resource,
+): Promise<void> {
+    let last = "not found";
+    for (let i = 1; i <= bounds.attempts; i++) {
+        try {
+            const p = await aws.ssm.getParameter({ name: parameter }, { parent });
+            if (p.value === instanceId) return;
+            last = `holds ${p.value} (a previous manager)`;
+        } catch (e) {
+            last = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        }
+        if (i % 6 === 1) pulumi.log.info(`waiting for Swarm manager ${instanceId} to publish ${parameter} (${i}/${bounds.attempts}): ${last}`, parent);
+        await new Promise((r) => setTimeout(r, bounds.intervalSeconds * 1000));
+    }
+    throw new Error(
+        `Swarm manager ${instanceId} did not publish ${parameter} within ${bounds.attempts * bounds.intervalSeconds} s (last: ${last}); ` +
+            "on app-0 see journalctl -u ops-swarm-bootstrap and /var/log/cloud-init-output.log",
+    );
+}

@@ -1,0 +1,377 @@
+/**
+ * cloud-init user data of a Swarm host (pure: typed input -> `#cloud-config` text).
+ *
+ * What a host does at first boot (and, for the Swarm part, at every boot through a systemd unit):
+ * - sets its hostname (`<role>-<index>`, the Swarm node name), installs Docker from Debian (`docker.io`),
+ *   the AWS CLI and curl (+ keepalived on edge hosts; its config comes later from the edge tier, and
+ *   Debian's unit does not start without /etc/keepalived/keepalived.conf);
+ * - app-0 (`join: init`) runs `docker swarm init` (or re-joins a live Swarm when it was replaced), then
+ *   writes the manager and worker join tokens to SSM Parameter Store as SecureString under
+ *   `<prefix>/{manager,worker}-token`, its address under `<prefix>/manager-addr` and, last, its instance id
+ *   under `<prefix>/manager-instance-id` (the readiness signal the Pulumi Docker provider waits for);
+ * - app-1/app-2 (`join: manager`) and every other host (`join: worker`) poll those parameters in a bounded
+ *   loop and join;
+ * - every host publishes its wanted node labels (`zone=<az> role=<role>`) to `<prefix>/nodes/<hostname>`. A node
+ *   cannot label itself (the node API is manager-only), so every manager runs a systemd timer that reads
+ *   `<prefix>/nodes/*` and applies the labels to Ready nodes with `docker node update --label-add`; it also
+ *   removes a Down node superseded by a Ready node of the same hostname (a replaced host). Any manager can do
+ *   it, so labelling survives the loss of app-0 and covers hosts added later.
+ * - edge-0 (given `edgeEipAllocationId`) associates the edge Elastic IP to itself once, only if it is not
+ *   associated yet (`--no-allow-reassociation`): keepalived moves it later, and Pulumi never fights it.
+ *
+ * No secret is in the user data: tokens are created on the host and read at run time from SSM.
+ */
+import { stringify } from "yaml";
+import { overlaps, parseCidr } from "../lib/cidr";
+import type { HostRole } from "../config/types";
+import type { SwarmJoin } from "../lib/placement";
+import { KEEPALIVED_DEFAULTS } from "./keepalived";
+
+/** Production defaults, shared by the SwarmHosts component and the tests. */
+export const CLOUD_INIT_DEFAULTS = {
+    /** Join attempts of a manager or worker (x interval = 15 min bound). */
+    joinAttempts: 90,
+    /** Seconds between join attempts. */
+    joinIntervalSeconds: 10,
+    /** Attempts of app-0 to re-join a live Swarm before it creates a new one. */
+    rejoinAttempts: 3,
+    /** Seconds between two runs of the manager's labelling timer. */
+    labelIntervalSeconds: 60,
+    /** Swarm overlay address pool: outside 10.0.0.0/8 so overlay subnets never shadow a VPC or its peer. */
+    defaultAddrPool: "172.24.0.0/14",
+    /** Size of each overlay network cut from the pool. */
+    defaultAddrPoolMaskLength: 24,
+    /** Debian packages of every host. */
+    packages: ["docker.io", "awscli", "curl", "ca-certificates"],
+    /** Extra Debian packages of edge hosts. */
+    edgePackages: ["keepalived"],
+    /** Where the host scripts live. */
+    bootstrapPath: "/usr/local/sbin/ops-swarm-bootstrap",
+    labelerPath: "/usr/local/sbin/ops-swarm-label",
+} as const;
+
+/** Where Debian's `awscli` package installs the AWS CLI. */
+const DEBIAN_AWS_CLI = "/usr/bin/aws";
+
+/** Parameter Store folder of a stack's Swarm bootstrap data (the hosts' IAM policies are scoped to it). */
+export function swarmSsmPrefix(stack: string): string {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new Error(`stack = ${JSON.stringify(stack)}: must be a Pulumi stack name ([A-Za-z0-9_.-])`);
+    return `/ops-center-ha/${stack}/swarm`;
+}
+
+export interface CloudInitInput {
+    /** Swarm node hostname, `<role>-<index>`, unique in the region. */
+    readonly hostname: string;
+    /** Host pool role; becomes the `role` node label. */
+    readonly role: HostRole;
+    /** Availability zone name (e.g. us-east-1a); becomes the `zone` node label. */
+    readonly zone: string;
+    /** `init` (app-0 only), `manager` (app-1, app-2) or `worker`. */
+    readonly join: SwarmJoin;
+    /** AWS region of the host, for the AWS CLI. */
+    readonly region: string;
+    /** SSM folder from `swarmSsmPrefix(stack)`. */
+    readonly ssmPrefix: string;
+    /** Login user of the AMI; added to the `docker` group for the Pulumi Docker provider's ssh:// access. */
+    readonly sshUser: string;
+    /** CIDRs the Swarm overlay pool must not overlap (this VPC and the peer VPC). */
+    readonly reservedCidrs: readonly string[];
+    /**
+     * Install the Amazon SSM Agent (not in Debian's archive nor on Debian's AMIs): AWS's .deb from the regional
+     * S3 bucket. Needed where Run Command / State Manager associations run (the edge hosts' keepalived files).
+     */
+    readonly ssmAgent?: boolean;
+    /** edge-0 only: allocation id of the edge Elastic IP to associate once at first boot. */
+    readonly edgeEipAllocationId?: string;
+    /** Join attempts (default `CLOUD_INIT_DEFAULTS.joinAttempts`). */
+    readonly joinAttempts?: number;
+    /** Seconds between join attempts (default `CLOUD_INIT_DEFAULTS.joinIntervalSeconds`). */
+    readonly joinIntervalSeconds?: number;
+}
+
+const HOSTNAME = /^(edge|app|data)-\d{1,3}$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const PREFIX = /^\/ops-center-ha\/[A-Za-z0-9_.-]{1,100}\/swarm$/;
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const EIP_ALLOC = /^eipalloc-[0-9a-f]{8,17}$/;
+
+function check(input: CloudInitInput): Required<Pick<CloudInitInput, "joinAttempts" | "joinIntervalSeconds">> {
+    const bad = (field: string, value: unknown, allowed: string): never => {
+        throw new Error(`cloud-init ${field} = ${JSON.stringify(value)}: ${allowed}`);
+    };
+    if (!HOSTNAME.test(input.hostname)) bad("hostname", input.hostname, "must be <edge|app|data>-<index>");
+    if (!["edge", "app", "data"].includes(input.role)) bad("role", input.role, "must be edge, app or data");
+    if (!input.hostname.startsWith(`${input.role}-`)) bad("hostname", input.hostname, `must start with the role ${input.role}-`);
+    if (!ZONE.test(input.zone)) bad("zone", input.zone, "must be an availability zone name such as us-east-1a");
+    if (!REGION.test(input.region)) bad("region", input.region, "must be an AWS region such as us-east-1");
+    if (!input.zone.startsWith(input.region)) bad("zone", input.zone, `must be a zone of region ${input.region}`);
+    if (!["init", "manager", "worker"].includes(input.join)) bad("join", input.join, "must be init, manager or worker");
+    if (input.join !== "worker" && input.role !== "app") bad("join", input.join, "managers must be app hosts");
+    if (input.join === "init" && input.hostname !== "app-0") bad("join", input.join, "only app-0 initialises the Swarm");
+    if (!PREFIX.test(input.ssmPrefix)) bad("ssmPrefix", input.ssmPrefix, "must be /ops-center-ha/<stack>/swarm (see swarmSsmPrefix)");
+    if (!USER.test(input.sshUser)) bad("sshUser", input.sshUser, "must be a Unix user name");
+    if (input.edgeEipAllocationId !== undefined) {
+        if (!EIP_ALLOC.test(input.edgeEipAllocationId)) bad("edgeEipAllocationId", input.edgeEipAllocationId, "must be an eipalloc-<hex> id");
+        if (input.role !== "edge") bad("edgeEipAllocationId", input.edgeEipAllocationId, "is only for edge hosts");
+    }
+    const pool = parseCidr(CLOUD_INIT_DEFAULTS.defaultAddrPool)!;
+    for (const c of input.reservedCidrs) {
+        const parsed = parseCidr(c);
+        if (!parsed) bad("reservedCidrs", c, "must be IPv4 CIDRs");
+        else if (overlaps(parsed, pool)) bad("reservedCidrs", c, `must not overlap the Swarm overlay pool ${CLOUD_INIT_DEFAULTS.defaultAddrPool}`);
+    }
+    const joinAttempts = input.joinAttempts ?? CLOUD_INIT_DEFAULTS.joinAttempts;
+    const joinIntervalSeconds = input.joinIntervalSeconds ?? CLOUD_INIT_DEFAULTS.joinIntervalSeconds;
+    if (!Number.isInteger(joinAttempts) || joinAttempts < 1 || joinAttempts > 1000) bad("joinAttempts", joinAttempts, "must be an integer from 1 to 1000");
+    if (!Number.isInteger(joinIntervalSeconds) || joinIntervalSeconds < 1 || joinIntervalSeconds > 300) {
+        bad("joinIntervalSeconds", joinIntervalSeconds, "must be an integer from 1 to 300");
+    }
+    return { joinAttempts, joinIntervalSeconds };
+}
+
+/** Single-quotes a value for sh (every value is validated first; this is belt and braces). */
+function q(value: string | number): string {
+    return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+/** The bootstrap script (bash): joins the Swarm, publishes tokens (app-0) and this node's wanted labels. */
+export function renderSwarmBootstrapScript(input: CloudInitInput): string {
+    const { joinAttempts, joinIntervalSeconds } = check(input);
+    const d = CLOUD_INIT_DEFAULTS;
+    return `#!/bin/bash
+# Rendered by renderers/cloudInit.ts. Joins this host to the region's Swarm; safe to re-run at every boot.
+# No secret here: join tokens live in SSM Parameter Store (SecureString) and are read at run time.
+set -euo pipefail
+NODE_NAME=${q(input.hostname)}
+ROLE=${q(input.role)}
+ZONE=${q(input.zone)}
+JOIN=${q(input.join)}
+PREFIX=${q(input.ssmPrefix)}
+SSH_USER=${q(input.sshUser)}
+EIP_ALLOCATION=${q(input.edgeEipAllocationId ?? "")}
+ATTEMPTS=${joinAttempts}
+INTERVAL=${joinIntervalSeconds}
+REJOIN_ATTEMPTS=${d.rejoinAttempts}
+export AWS_DEFAULT_REGION=${q(input.region)}
+umask 077
+
+log() { echo "ops-swarm-bootstrap: $*" >&2; }
+imds() {
+  local t
+  t=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
+  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/meta-data/$1"
+}
+get_param() { aws ssm get-parameter --name "$PREFIX/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null; }
+# put_param NAME TYPE VALUE: the value goes through a 0600 file, never through argv.
+put_param() {
+  local f
+  f=$(mktemp)
+  printf '%s' "$3" > "$f"
+  aws ssm put-parameter --name "$PREFIX/$1" --type "$2" --value "file://$f" --overwrite > /dev/null
+  rm -f "$f"
+}
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+reachable() { timeout 5 bash -c ">/dev/tcp/$1/2377" 2>/dev/null; }
+
+# join_swarm KIND ATTEMPTS: bounded polling of the published manager address and join token.
+join_swarm() {
+  local kind=$1 attempts=$2 i mgr tok
+  for i in $(seq 1 "$attempts"); do
+    mgr=$(get_param manager-addr || true)
+    tok=$(get_param "$kind-token" || true)
+    if [ -n "$mgr" ] && [ "$mgr" != "$ADDR" ] && [ -n "$tok" ]; then
+      if docker swarm join --token "$tok" --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" "$mgr:2377"; then return 0; fi
+      [ "$(swarm_state)" = active ] && return 0
+      # A timed-out join goes on in the background as "pending": reset it before the next attempt.
+      [ "$(swarm_state)" = pending ] && docker swarm leave --force > /dev/null 2>&1 || true
+    fi
+    log "attempt $i/$attempts: no $kind token or manager yet"
+    sleep "$INTERVAL"
+  done
+  return 1
+}
+
+i=0
+until docker info > /dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -ge 60 ] && { log "docker did not start"; exit 1; }
+  sleep 2
+done
+usermod -aG docker "$SSH_USER"
+ADDR=$(imds local-ipv4)
+INSTANCE_ID=$(imds instance-id)
+
+# edge-0 only: take the edge Elastic IP once, unless keepalived already placed it on another edge host.
+if [ -n "$EIP_ALLOCATION" ]; then
+  for i in $(seq 1 30); do
+    if out=$(aws ec2 associate-address --allocation-id "$EIP_ALLOCATION" --instance-id "$INSTANCE_ID" --no-allow-reassociation 2>&1); then
+      log "associated $EIP_ALLOCATION"; break
+    fi
+    case $out in *AlreadyAssociated*) log "$EIP_ALLOCATION is already associated: leaving it"; break ;; esac
+    log "associate-address attempt $i/30 failed: $out"
+    sleep 10
+  done
+fi
+
+if [ "$(swarm_state)" != active ]; then
+  case $JOIN in
+    init)
+      # A replaced app-0 re-joins the live Swarm of app-1/app-2 instead of splitting it; a stale address
+      # (a destroyed stack, or our own reused IP) does not answer on 2377, so a fresh Swarm is created.
+      mgr=$(get_param manager-addr || true)
+      if [ -n "$mgr" ] && [ "$mgr" != "$ADDR" ] && reachable "$mgr" && join_swarm manager "$REJOIN_ATTEMPTS"; then
+        log "re-joined the Swarm of $mgr"
+      else
+        docker swarm init --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" \\
+          --default-addr-pool ${q(d.defaultAddrPool)} --default-addr-pool-mask-length ${d.defaultAddrPoolMaskLength}
+      fi ;;
+    manager) join_swarm manager "$ATTEMPTS" || { log "could not join as manager"; exit 1; } ;;
+    worker) join_swarm worker "$ATTEMPTS" || { log "could not join as worker"; exit 1; } ;;
+  esac
+fi
+
+if [ "$JOIN" = init ]; then
+  manager_token=$(docker swarm join-token -q manager)
+  worker_token=$(docker swarm join-token -q worker)
+  put_param manager-token SecureString "$manager_token"
+  put_param worker-token SecureString "$worker_token"
+  unset manager_token worker_token
+  put_param manager-addr String "$ADDR"
+  put_param manager-instance-id String "$INSTANCE_ID"
+fi
+put_param "nodes/$NODE_NAME" String "zone=$ZONE role=$ROLE"
+log "$NODE_NAME ($ROLE, $ZONE) is in the Swarm"
+`;
+}
+
+/** The managers' labelling pass (bash), run by a systemd timer: applies wanted labels, drops superseded nodes. */
+export function renderSwarmLabelerScript(input: Pick<CloudInitInput, "region" | "ssmPrefix">): string {
+    if (!REGION.test(input.region)) throw new Error(`cloud-init region = ${JSON.stringify(input.region)}: must be an AWS region such as us-east-1`);
+    if (!PREFIX.test(input.ssmPrefix)) throw new Error(`cloud-init ssmPrefix = ${JSON.stringify(input.ssmPrefix)}: must be /ops-center-ha/<stack>/swarm`);
+    return `#!/bin/bash
+# Rendered by renderers/cloudInit.ts. One labelling pass (bounded: one read, one loop over the node list).
+# Nodes publish their wanted labels to SSM; a manager applies them, since a node cannot label itself.
+set -euo pipefail
+PREFIX=${q(input.ssmPrefix)}
+export AWS_DEFAULT_REGION=${q(input.region)}
+[ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ] || exit 0
+
+declare -A want=() ready=()
+while IFS=$'\\t' read -r name value; do
+  [ -n "$name" ] && [ "$name" != None ] && want["\${name##*/}"]="$value"
+done < <(aws ssm get-parameters-by-path --path "$PREFIX/nodes" --query 'Parameters[].[Name,Value]' --output text)
+
+nodes=$(docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}}')
+while read -r id host status; do
+  [ "$status" = Ready ] && ready["$host"]=1
+done <<< "$nodes"
+
+while read -r id host status; do
+  [ -n "$id" ] || continue
+  if [ "$status" != Ready ]; then
+    # A replaced host leaves a Down node with its hostname behind: demote (if manager) and remove it.
+    if [ -n "\${ready[$host]:-}" ]; then
+      docker node demote "$id" > /dev/null 2>&1 || true
+      docker node rm "$id" > /dev/null 2>&1 && echo "ops-swarm-label: removed superseded node $id ($host)"
+    fi
+    continue
+  fi
+  labels=\${want[$host]:-}
+  [ -n "$labels" ] || continue
+  args=()
+  for kv in $labels; do
+    # A host may only claim the role its hostname carries (edge-1 -> role=edge).
+    if [[ $kv =~ ^zone=[a-z0-9-]+$ || $kv == "role=\${host%%-*}" && $kv =~ ^role=(edge|app|data)$ ]]; then args+=(--label-add "$kv"); fi
+  done
+  [ "\${#args[@]}" -gt 0 ] || continue
+  have=$(docker node inspect --format 'zone={{index .Spec.Labels "zone"}} role={{index .Spec.Labels "role"}}' "$id")
+  if [ "$have" != "$labels" ]; then
+    docker node update "\${args[@]}" "$id" > /dev/null && echo "ops-swarm-label: $host <- $labels"
+  fi
+done <<< "$nodes"
+`;
+}
+
+/** Installs AWS's SSM Agent package once (bounded download over HTTPS from the region's S3 bucket). */
+function ssmAgentInstall(region: string): string {
+    const url = `https://s3.${region}.amazonaws.com/amazon-ssm-${region}/latest/debian_amd64/amazon-ssm-agent.deb`;
+    return `dpkg -s amazon-ssm-agent >/dev/null 2>&1 || { curl -fsSL --retry 5 --max-time 300 -o /tmp/amazon-ssm-agent.deb ${url} && dpkg -i /tmp/amazon-ssm-agent.deb && rm -f /tmp/amazon-ssm-agent.deb && systemctl enable --now amazon-ssm-agent; }`;
+}
+
+/** The complete `#cloud-config` user data of one host. */
+export function renderCloudInit(input: CloudInitInput): string {
+    check(input);
+    const d = CLOUD_INIT_DEFAULTS;
+    const manager = input.join !== "worker";
+    const bounded = (input.joinAttempts ?? d.joinAttempts) * ((input.joinIntervalSeconds ?? d.joinIntervalSeconds) + 30) + 600;
+    const files: { path: string; permissions: string; content: string }[] = [
+        {
+            path: "/etc/docker/daemon.json",
+            permissions: "0644",
+            content: JSON.stringify({ "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } }, null, 2) + "\n",
+        },
+        { path: d.bootstrapPath, permissions: "0755", content: renderSwarmBootstrapScript(input) },
+        {
+            path: "/etc/systemd/system/ops-swarm-bootstrap.service",
+            permissions: "0644",
+            content: [
+                "[Unit]",
+                "Description=Join this host to the ops-center-ha Swarm",
+                "Wants=network-online.target docker.service",
+                "After=network-online.target docker.service",
+                "",
+                "[Service]",
+                "Type=oneshot",
+                "RemainAfterExit=yes",
+                `ExecStart=${d.bootstrapPath}`,
+                `TimeoutStartSec=${bounded}`,
+                "",
+                "[Install]",
+                "WantedBy=multi-user.target",
+                "",
+            ].join("\n"),
+        },
+    ];
+    if (manager) {
+        files.push(
+            { path: d.labelerPath, permissions: "0755", content: renderSwarmLabelerScript(input) },
+            {
+                path: "/etc/systemd/system/ops-swarm-label.service",
+                permissions: "0644",
+                content: ["[Unit]", "Description=Apply wanted Swarm node labels", "After=docker.service", "", "[Service]", "Type=oneshot",
+                    `ExecStart=${d.labelerPath}`, `TimeoutStartSec=${d.labelIntervalSeconds - 10}`, ""].join("\n"),
+            },
+            {
+                path: "/etc/systemd/system/ops-swarm-label.timer",
+                permissions: "0644",
+                content: ["[Unit]", "Description=Apply wanted Swarm node labels periodically", "", "[Timer]", "OnBootSec=2min",
+                    `OnUnitActiveSec=${d.labelIntervalSeconds}s`, "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+            },
+        );
+    }
+    const doc = {
+        hostname: input.hostname,
+        preserve_hostname: false,
+        manage_etc_hosts: true,
+        package_update: true,
+        packages: [...d.packages, ...(input.role === "edge" ? d.edgePackages : [])],
+        write_files: files,
+        runcmd: [
+            ...(input.ssmAgent ? [["sh", "-c", ssmAgentInstall(input.region)]] : []),
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "docker.service"],
+            // --no-block: the bootstrap may poll for up to joinAttempts x interval; cloud-init must not wait on it.
+            ["systemctl", "enable", "--now", "--no-block", "ops-swarm-bootstrap.service"],
+            ...(manager ? [["systemctl", "enable", "--now", "ops-swarm-label.timer"]] : []),
+            // Edge: the unprivileged user of keepalived's track/notify scripts, and the AWS CLI where the notify
+            // script looks for it (Debian installs it as /usr/bin/aws).
+            ...(input.role === "edge"
+                ? [
+                      ["sh", "-c", `id -u ${KEEPALIVED_DEFAULTS.scriptUser} >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin ${KEEPALIVED_DEFAULTS.scriptUser}`],
+                      ...((KEEPALIVED_DEFAULTS.awsCli as string) === DEBIAN_AWS_CLI ? [] : [["ln", "-sf", DEBIAN_AWS_CLI, KEEPALIVED_DEFAULTS.awsCli]]),
+                  ]
+                : []),
+        ],
+    };
+    return "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+}
