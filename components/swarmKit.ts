@@ -31,15 +31,19 @@ export function swarmConfig(parent: pulumi.Resource, ctx: SwarmContext, name: st
 }
 
 /**
- * A Swarm secret holding `value`, named by a hash of its content (12 hex digits of SHA-256 of a random
- * value reveal nothing useful), so that a rotated value creates a new secret. Always secret in state.
+ * A Swarm secret holding `value`, named by a 12-hex-digit SHA-256 tag of its content, so that a rotated
+ * value creates a new secret and the service moves to it. The tag is deliberately not secret: it keeps the
+ * name, and so every service spec that mounts the secret, readable in previews and in the offline plan. The
+ * values tagged are random passwords (190 bits), keys and tokens; 48 bits of a hash reveal nothing usable.
+ * The value itself is always secret in state.
  */
 export function swarmSecret(parent: pulumi.Resource, ctx: SwarmContext, name: string, value: pulumi.Input<string>): docker.Secret {
     const v = pulumi.secret(pulumi.output(value));
+    const tag = pulumi.unsecret(v.apply((x) => createHash("sha256").update(x).digest("hex").slice(0, 12)));
     return new docker.Secret(
         name,
         {
-            name: pulumi.interpolate`${ctx.prefix}-${name}-${v.apply((x) => createHash("sha256").update(x).digest("hex").slice(0, 12))}`,
+            name: pulumi.interpolate`${ctx.prefix}-${name}-${tag}`,
             data: pulumi.secret(v.apply((x) => Buffer.from(x, "utf8").toString("base64"))),
         },
         { parent, provider: ctx.provider },

@@ -19,7 +19,9 @@ export function planStack(stack: string, overrides: Record<string, string | unde
     const key = `${stack} ${JSON.stringify(overrides)}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/runStack.ts"), stack, JSON.stringify(overrides)], {
+    // undefined (remove the key) travels as null: JSON has no undefined.
+    const wire = JSON.stringify(overrides, (_k, v) => (v === undefined ? null : v));
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/runStack.ts"), stack, wire], {
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,

@@ -9,7 +9,9 @@ import { mockPrimaryOutputs } from "../../lib/stackRef";
 
 const [stack, overridesJson] = process.argv.slice(2);
 const root = path.resolve(__dirname, "..", "..");
-runOffline({ root, stack, overrides: overridesJson ? JSON.parse(overridesJson) : {}, stackOutputs: (n) => mockPrimaryOutputs(root, n) }).then(
+const wire: Record<string, string | null> = overridesJson ? JSON.parse(overridesJson) : {};
+const overrides = Object.fromEntries(Object.entries(wire).map(([k, v]) => [k, v ?? undefined]));
+runOffline({ root, stack, overrides, stackOutputs: (n) => mockPrimaryOutputs(root, n) }).then(
     (plan) => {
         // Exit only once the (large) JSON is flushed to the pipe.
         process.stdout.write(JSON.stringify(plan), () => process.exit(0));
