@@ -145,7 +145,8 @@ export class Edge extends pulumi.ComponentResource {
             { parent: this },
         );
         const notifyText = pulumi.output(args.eipAllocationId!).apply((allocationId) => renderNotifyMaster({ allocationId, region: args.region, awsCli: "/usr/bin/aws" }));
-        const notify = new aws.ssm.Parameter(`${name}-notify-master`, { name: `${prefix}/notify_master.sh`, type: "String", value: notifyText }, { parent: this });
+        // `insecureValue`: these files hold no secret and stay readable in previews (`value` is always secret).
+        const notify = new aws.ssm.Parameter(`${name}-notify-master`, { name: `${prefix}/notify_master.sh`, type: "String", insecureValue: notifyText }, { parent: this });
         const nodes = pulumi.all(args.hosts.map((h) => pulumi.output(h.privateIp))).apply((ips) =>
             args.hosts.map((h, i) => ({ name: h.name, ip: ips[i], priority: args.keepalivedPriority - 50 * i })),
         );
@@ -153,7 +154,7 @@ export class Edge extends pulumi.ComponentResource {
             const text = nodes.apply((ns) => renderKeepalivedConf({ nodes: ns, self: h.name, interface: args.interface ?? EDGE_SETTINGS.interface, virtualRouterId: args.routerId }));
             return new aws.ssm.Parameter(
                 `${name}-keepalived-${h.name}`,
-                { name: pulumi.output(h.instanceId).apply((iid) => edgeParameterNames(prefix, iid).conf), type: "String", tier: "Standard", value: text },
+                { name: pulumi.output(h.instanceId).apply((iid) => edgeParameterNames(prefix, iid).conf), type: "String", tier: "Standard", insecureValue: text },
                 { parent: this },
             );
         });
@@ -165,7 +166,7 @@ export class Edge extends pulumi.ComponentResource {
         // A hash of every plain file plus the secret parameter's version (never a hash of the 8-character
         // password, which could be brute-forced) makes any change re-run the association.
         const contentHash = pulumi
-            .all([notify.value, ...confs.map((c) => c.value), auth.version.apply(String)])
+            .all([notify.insecureValue, ...confs.map((c) => c.insecureValue), auth.version.apply(String)])
             .apply((parts) => createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16));
         const association = new aws.ssm.Association(
             `${name}-apply-keepalived`,

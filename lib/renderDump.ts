@@ -36,7 +36,7 @@ export function renderedFiles(plan: OfflinePlan): RenderedFile[] {
                 break;
             }
             case "aws:ssm/parameter:Parameter": {
-                const v = inputs.value;
+                const v = inputs.insecureValue ?? inputs.value;
                 if (isSecretValue(v) || inputs.type === "SecureString") out.push({ file: `ssm/${r.name}.redacted`, text: "[secret]\n" });
                 else if (typeof v === "string") out.push({ file: `ssm/${r.name}`, text: v });
                 break;

@@ -1,6 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { isSecretValue, planJson, redactSecrets } from "../lib/offline";
 import { PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
@@ -84,6 +86,29 @@ describe("offline plan", () => {
     it("bad config fails the plan with the key, the value and what is allowed", () => {
         const r = planStackFailing({ frontendReplicas: "2" });
         assert.match(r, /ops-center-ha:frontendReplicas = "2": must be an integer from 3 to 50 in a primary region/);
+    });
+
+    it("--render writes every rendered file of the stack, secrets redacted", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+        try {
+            const r = cli("us-east-1", "--render", dir);
+            assert.equal(r.status, 0, r.stderr);
+            const root = path.join(dir, "us-east-1");
+            const files = (sub: string) => fs.readdirSync(path.join(root, sub));
+            for (const f of ["opscenter-traefik-static-", "opscenter-haproxy-", "opscenter-redis-1-conf-", "opscenter-redis-sentinel-1-conf-", "opscenter-prometheus-", "opscenter-alert-rules-", "opscenter-alertmanager-", "opscenter-spilo-entrypoint-"]) {
+                assert.ok(files("swarm-configs").some((x) => x.startsWith(f)), `no rendered ${f}*`);
+            }
+            assert.ok(files("hosts").some((x) => x.endsWith(".cloud-init.yaml")), "host cloud-init");
+            assert.equal(files("ssm").filter((x) => /keepalived-edge-\d$/.test(x)).length, 2, "keepalived.conf per edge host, readable");
+            assert.ok(files("ssm").some((x) => x.endsWith(".redacted")), "the keepalived auth include is redacted");
+            const all = fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+            for (const e of all) {
+                const text = fs.readFileSync(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name), "utf8");
+                assert.doesNotMatch(text, /mock[0-9a-f]{16,}/, `${e.name} holds a generated secret`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("an unknown stack is named, with the stacks that exist", () => {

@@ -224,7 +224,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const params = ofType(plan(), "aws:ssm/parameter:Parameter").map((p) => p.inputs as Json);
             const confs = params.filter((p) => /keepalived\.conf$/.test(String(unwrap(p.name))));
             assert.equal(confs.length, 2);
-            const text = String(unwrap(confs[0].value));
+            const text = String(unwrap(confs[0].insecureValue));
             assert.match(text, /unicast_peer \{/);
             assert.match(text, /advert_int 1/);
             assert.match(text, /auth_pass \$\{AUTH_PASS\}/, "the conf references the secret, never holds it");
@@ -233,7 +233,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const auth = params.find((p) => /auth\.conf$/.test(String(unwrap(p.name))))!;
             assert.equal(auth.type, "SecureString");
             assert.ok(typeof auth.value === "object", "the auth include is a secret value");
-            const notify = String(unwrap(params.find((p) => /notify_master\.sh$/.test(String(unwrap(p.name))))!.value));
+            const notify = String(unwrap(params.find((p) => /notify_master\.sh$/.test(String(unwrap(p.name))))!.insecureValue));
             assert.match(notify, /associate-address/);
             assert.match(notify, /--allow-reassociation/);
         });

@@ -67,6 +67,25 @@ export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, ti
     });
 }
 
+/** GET http://127.0.0.1:port/path as JSON; rejects when unreachable or not JSON. */
+export function httpJson(port: number, urlPath: string, timeoutMs = 2000): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+        const req = http.get({ host: HOST, port, path: urlPath, timeout: timeoutMs }, (res) => {
+            let body = "";
+            res.on("data", (d) => (body += String(d)));
+            res.on("end", () => {
+                try {
+                    resolve(JSON.parse(body));
+                } catch (e) {
+                    reject(e);
+                }
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+    });
+}
+
 /** GET http://127.0.0.1:port/path; resolves the status code, or 0 when unreachable. */
 export function httpStatus(port: number, urlPath: string, timeoutMs = 1000): Promise<number> {
     return new Promise((resolve) => {
@@ -130,7 +149,7 @@ export class PatroniCluster {
     /** Starts etcd x3, member 1 (leader), member 2 (synchronous replica) and HAProxy, and creates the table. */
     static async start(): Promise<PatroniCluster> {
         requireRoot("Patroni and Postgres run as the postgres user via runuser");
-        requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", patronictl: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
+        requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
         if (!fs.existsSync(path.join(PG_BIN, "postgres"))) throw new Error(`missing ${PG_BIN}/postgres: install with 'apt-get install -y postgresql-15'`);
         const c = new PatroniCluster(scratchDir("patroni", "postgres"));
         try {
@@ -164,7 +183,8 @@ export class PatroniCluster {
                 binDir: PG_BIN,
                 socketDir: path.dirname(dataDir),
                 pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
-                archiveCommand: `test ! -f ${c.dir}/archive/%f && cp %p ${c.dir}/archive/%f`,
+                // One plain command: Patroni also runs archive_command itself (without a shell) before pg_rewind.
+                archiveCommand: `cp %p ${c.dir}/archive/%f`,
                 clientCidrs: ["127.0.0.0/8"],
                 settings: c.settings,
             });
@@ -253,13 +273,27 @@ export class PatroniCluster {
         return undefined;
     }
 
-    /** Waits until `replica` streams from the leader as its synchronous standby. */
+    /** Member name -> role from the REST API's GET /cluster ("leader", "sync_standby", "replica", ...). */
+    async clusterRoles(): Promise<Map<string, string>> {
+        for (const m of this.members) {
+            const body = await httpJson(m.apiPort, "/cluster").catch(() => undefined);
+            const members = (body as { members?: { name: string; role: string }[] } | undefined)?.members;
+            if (members) return new Map(members.map((x) => [x.name, x.role]));
+        }
+        return new Map();
+    }
+
+    /**
+     * Waits until `replica` streams from the leader as its synchronous standby, both in Postgres
+     * (pg_stat_replication) and in the DCS (/sync key, so that Patroni would promote it).
+     */
     async waitSyncReplica(replica: PgMember, timeoutMs: number): Promise<PgMember> {
         return waitFor(`${replica.name} to stream as the synchronous standby`, async () => {
             const l = await this.leader();
             if (!l || l === replica) return undefined;
             const r = await this.sql(l.pgPort, `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${replica.name}' AND state = 'streaming'`, 3000);
-            return r.code === 0 && r.stdout.trim() === "sync" ? l : undefined;
+            if (r.code !== 0 || r.stdout.trim() !== "sync") return undefined;
+            return (await this.clusterRoles()).get(replica.name) === "sync_standby" ? l : undefined;
         }, { timeoutMs, intervalMs: 500 });
     }
 
@@ -325,11 +359,10 @@ export class PatroniCluster {
         return t;
     }
 
-    /** Planned switchover with patronictl; returns the time it was issued. */
-    async switchover(from: PgMember, to: PgMember): Promise<number> {
+    /** Planned stop: SIGTERM to the member's Patroni (what Swarm sends on an update or drain); it stops Postgres and releases the lock. */
+    stopMemberCleanly(m: PgMember): number {
         const t = Date.now();
-        const r = await runAsync("patronictl", ["-c", from.configFile, "switchover", "--leader", from.name, "--candidate", to.name, "--force"], {}, 60_000);
-        if (r.code !== 0) throw new Error(`patronictl switchover failed: ${r.stderr || r.stdout}`);
+        if (m.daemon) signalDaemon(m.daemon, "SIGTERM");
         return t;
     }
 
@@ -340,22 +373,8 @@ export class PatroniCluster {
     }
 
     /** The dynamic configuration Patroni is running with (REST API GET /config). */
-    configFromApi(m: PgMember): Promise<Record<string, unknown>> {
-        return new Promise((resolve, reject) => {
-            const req = http.get({ host: HOST, port: m.apiPort, path: "/config", timeout: 2000 }, (res) => {
-                let body = "";
-                res.on("data", (d) => (body += String(d)));
-                res.on("end", () => {
-                    try {
-                        resolve(JSON.parse(body) as Record<string, unknown>);
-                    } catch (e) {
-                        reject(e);
-                    }
-                });
-            });
-            req.on("timeout", () => req.destroy(new Error("timeout")));
-            req.on("error", reject);
-        });
+    async configFromApi(m: PgMember): Promise<Record<string, unknown>> {
+        return (await httpJson(m.apiPort, "/config")) as Record<string, unknown>;
     }
 
     /** Stops everything started here, by PID (Patroni stops its Postgres), then any postmaster left over; removes the scratch dir unless OCHAOS_KEEP=1. */
