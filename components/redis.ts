@@ -12,7 +12,11 @@ const REDIS_UID = "999";
 /** A data host Redis can be pinned to and announce. */
 export interface RedisHost {
     readonly hostname: string;
-    readonly privateIp: pulumi.Input<string>;
+    /**
+     * The address Redis and Sentinel announce, with host-mode ports, so that the other region reaches them over
+     * the peering. Unknown on an existing Swarm (single region): then they announce their Swarm service names.
+     */
+    readonly privateIp?: pulumi.Input<string>;
 }
 
 /** Arguments of {@link Redis}. */
@@ -72,13 +76,15 @@ export class Redis extends pulumi.ComponentResource {
         if (args.hosts.length < Math.max(nodeCount, primary ? args.sentinels : 0)) {
             throw new Error(`Redis needs ${Math.max(nodeCount, args.sentinels)} data hosts (one node and one sentinel per host); dataNodes gives ${args.hosts.length}`);
         }
+        const nodeNames = Array.from({ length: nodeCount }, (_, i) => (primary ? `redis-${i + 1}` : `redis-standby-${i + 1}`));
         const host = (i: number) => args.hosts[i % args.hosts.length];
-        const ip = (i: number) => pulumi.output(host(i).privateIp);
+        // What node i announces (and others connect to): the host's address, or the service name on an existing Swarm.
+        const ip = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-${nodeNames[i]}`);
+        const sentinelAddr = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-redis-sentinel-${i + 1}`);
 
         const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
         // The official image runs redis as uid 999; the start scripts run as that user too.
         const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_UID);
-        const nodeNames = Array.from({ length: nodeCount }, (_, i) => (primary ? `redis-${i + 1}` : `redis-standby-${i + 1}`));
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
         const masterPort = primary ? D.port : args.primaryMaster!.port;
@@ -110,7 +116,7 @@ export class Redis extends pulumi.ComponentResource {
             sentinels = Array.from({ length: args.sentinels }, (_, i) => {
                 const sname = `redis-sentinel-${i + 1}`;
                 this.sentinelServiceNames.push(`${ctx.prefix}-${sname}`);
-                const conf = pulumi.all([ip(i), masterHost]).apply(([self, mHost]) =>
+                const conf = pulumi.all([sentinelAddr(i), masterHost]).apply(([self, mHost]) =>
                     renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
                 );
                 const confObj = swarmConfig(this, ctx, `${sname}-conf`, conf);
@@ -121,7 +127,7 @@ export class Redis extends pulumi.ComponentResource {
                     secrets: [secret],
                     port: D.sentinelPort,
                 });
-                return pulumi.interpolate`${ip(i)}:${D.sentinelPort}`;
+                return pulumi.interpolate`${sentinelAddr(i)}:${D.sentinelPort}`;
             });
         }
 
@@ -209,7 +215,8 @@ export class Redis extends pulumi.ComponentResource {
                     networksAdvanceds: [{ name: ctx.networks.data }],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },
-                endpointSpec: { ports: [{ targetPort: spec.port, publishedPort: spec.port, protocol: "tcp", publishMode: "host" }] },
+                // Published on the host itself only where the host address is announced (reachable from the other region).
+                endpointSpec: h.privateIp !== undefined ? { ports: [{ targetPort: spec.port, publishedPort: spec.port, protocol: "tcp", publishMode: "host" }] } : undefined,
                 updateConfig: statefulUpdate(),
             },
             { parent: this, provider: ctx.provider },

@@ -92,7 +92,10 @@ export class Region extends pulumi.ComponentResource {
             parent,
         );
 
-        const dataNodes = hosts.nodes.filter((n) => n.role === "data");
+        // On an existing Swarm the operator names the data nodes; their addresses are not known to the program.
+        const dataNodes: { hostname: string; privateIp?: pulumi.Output<string> }[] = existing
+            ? (cfg.hosts.existingSwarmDataHosts ?? []).map((hostname) => ({ hostname }))
+            : hosts.nodes.filter((n) => n.role === "data");
         const postgres = new Postgres(
             `${name}-postgres`,
             {

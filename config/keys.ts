@@ -44,6 +44,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "cloudflareHostname", type: "string", description: "Public hostname served by Cloudflare (defaults to www.<domain>).", optional: true },
     // Substrate
     { key: "existingSwarmHost", type: "string", description: "Use this existing Swarm (ssh://user@host or unix:///var/run/docker.sock) and create no EC2 hosts.", optional: true },
+    { key: "existingSwarmDataHosts", type: "string", description: "With existingSwarmHost: comma-separated hostnames of the Swarm nodes labelled role=data (at least 3), to pin Postgres, etcd and Redis to.", optional: true },
     { key: "amiSsmParameter", type: "string", description: "Public SSM parameter naming the host AMI.", default: "/aws/service/debian/release/12/latest/amd64" },
     { key: "sshUser", type: "string", description: "SSH user of the AMI, used by the Docker provider.", default: "admin" },
     { key: "sshKeyName", type: "string", description: "EC2 key pair installed on the hosts.", optional: true },

@@ -30,6 +30,8 @@ export interface HaConfig {
     readonly hosts: {
         /** When set, no EC2 hosts are created and the Docker provider talks to this host. */
         readonly existingSwarmHost?: string;
+        /** With an existing Swarm: the data nodes' hostnames. */
+        readonly existingSwarmDataHosts?: readonly string[];
         readonly amiSsmParameter: string;
         readonly sshUser: string;
         readonly sshKeyName?: string;

@@ -148,6 +148,20 @@ export function validateConfig(raw: RawConfig): HaConfig {
     if (existingSwarmHost !== undefined && !/^(ssh:\/\/[^@\s]+@[^\s/]+(:\d+)?|unix:\/\/\/\S+|tcp:\/\/\S+:\d+)$/.test(existingSwarmHost)) {
         bad("existingSwarmHost", existingSwarmHost, "must be ssh://user@host[:port], unix:///path/to/docker.sock or tcp://host:port");
     }
+    const dataHostsText = text("existingSwarmDataHosts");
+    const existingSwarmDataHosts = dataHostsText?.split(",").map((h) => h.trim());
+    if (existingSwarmHost !== undefined) {
+        if (role === "standby") {
+            bad("existingSwarmHost", existingSwarmHost, "is only supported in a primary region: the standby's peering, replication and failover record need the AWS network and hosts this program creates");
+        }
+        if (!existingSwarmDataHosts) {
+            problems.push(`${k("existingSwarmDataHosts")} is required with existingSwarmHost: the hostnames of at least 3 nodes labelled role=data`);
+        } else if (existingSwarmDataHosts.length < 3 || existingSwarmDataHosts.some((h) => !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(h)) || new Set(existingSwarmDataHosts).size !== existingSwarmDataHosts.length) {
+            bad("existingSwarmDataHosts", dataHostsText, "must be at least 3 distinct hostnames, comma-separated");
+        }
+    } else if (existingSwarmDataHosts) {
+        bad("existingSwarmDataHosts", dataHostsText, "is only used with existingSwarmHost");
+    }
     const amiSsmParameter = nonEmpty("amiSsmParameter", /^\/\S+$/, "an SSM parameter path starting with /");
     const sshUser = nonEmpty("sshUser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name");
     const sshKeyName = text("sshKeyName");
@@ -248,7 +262,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
             alarmEmail,
             cloudflare: cloudflareEnabled ? { zoneId: cloudflareZoneId!, hostname: cloudflareHostname } : undefined,
         },
-        hosts: { existingSwarmHost, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools },
+        hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools },
         frontend: { replicas: frontendReplicas, image: frontendImage },
         backend: { replicas: backendReplicas, activeColor, image: backendImage, inactiveImage },
         postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },

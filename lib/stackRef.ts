@@ -4,7 +4,9 @@
  */
 import * as path from "node:path";
 import { createHash } from "node:crypto";
+import { MOCK_ACCOUNT } from "./mocks";
 import { readStackConfig } from "./offline";
+import { walBucketName } from "./placement";
 
 function mockSecret(name: string): string {
     return `mock${createHash("sha256").update(`primary:${name}`).digest("hex").slice(0, 28)}`;
@@ -46,8 +48,8 @@ export function mockPrimaryOutputs(root: string, fqn: string): Record<PrimaryOut
         vpcCidr: values["ops-center-ha:vpcCidr"] ?? "10.10.0.0/16",
         privateRouteTableIds: ["rtb-0aaa0000000000001", "rtb-0aaa0000000000002", "rtb-0aaa0000000000003"],
         dataSecurityGroupId: "sg-0d0d0d0d0d0d0d0d0",
-        walBucketName: `ops-center-ha-${stack}-wal`,
-        walBucketArn: `arn:aws:s3:::ops-center-ha-${stack}-wal`,
+        walBucketName: walBucketName({ project: "ops-center-ha", stack, region, accountId: MOCK_ACCOUNT }),
+        walBucketArn: `arn:aws:s3:::${walBucketName({ project: "ops-center-ha", stack, region, accountId: MOCK_ACCOUNT })}`,
         walKmsKeyArn: `arn:aws:kms:${region}:123456789012:key/00000000-0000-4000-8000-000000000001`,
         postgresLeaderAddress: "10.10.20.10",
         redisMasterAddress: "10.10.20.11",

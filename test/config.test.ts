@@ -122,6 +122,9 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["booleans are true or false", P, { cloudflareEnabled: "yes" }, "cloudflareEnabled", /true or false/],
         ["an existing Swarm host is a Docker host URL", P, { existingSwarmHost: "manager-1" }, "existingSwarmHost", /ssh:\/\/user@host/],
         ["a primary has 2 edge hosts for the VIP pair", P, { edgeNodes: "1" }, "edgeNodes", /from 2 to 50/],
+        ["an existing Swarm names its data hosts", P, { existingSwarmHost: "unix:///var/run/docker.sock" }, "existingSwarmDataHosts", /required with existingSwarmHost/],
+        ["an existing Swarm has at least 3 data hosts", P, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b" }, "existingSwarmDataHosts", /at least 3 distinct hostnames/],
+        ["an existing Swarm serves a primary region only", S, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "existingSwarmHost", /only supported in a primary region/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
         ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl/],
     ];
