@@ -74,8 +74,8 @@ export class Region extends pulumi.ComponentResource {
                 walBucket: { arn: wal.bucketArn, kmsKeyArn: wal.kmsKeyArn },
                 acmeDns01: cfg.edge.tlsMode === "dns01" ? { hostedZoneId: cfg.dns.hostedZoneId, domains: [cfg.dns.domain] } : undefined,
                 edgeParameterPrefix: `/ops-center-ha/${cfg.stack}/edge`,
-                // Under the mock engine no host publishes its readiness; a real run polls (bounded).
-                readiness: pulumi.runtime.isDryRun() || isMockRun() ? "skip" : undefined,
+                // Under the mock engine no host ever publishes its readiness; a real `pulumi up` polls (bounded).
+                readiness: isMockRun() ? "skip" : undefined,
                 tags,
             },
             parent,

@@ -73,6 +73,8 @@ export class OfflineMocks implements Mocks {
                 return { arn: `arn:aws:kms:${this.region}:${MOCK_ACCOUNT}:key/${digest(args.name, 32)}`, keyId: digest(args.name, 32) };
             case "aws:route53/healthCheck:HealthCheck":
                 return { arn, id };
+            case "aws:route53/record:Record":
+                return { fqdn: inputs.name };
             case "docker:index/provider:Provider":
             case "pulumi:providers:docker":
                 return {};

@@ -1,5 +1,5 @@
 /** Text form of the offline plan: the resource tree (type, name) under each parent, and counts by type. */
-import { OfflinePlan, RecordedResource } from "./offline";
+import { isSecretValue, OfflinePlan, RecordedResource } from "./offline";
 
 export function printTree(plan: OfflinePlan): string {
     const lines: string[] = [
@@ -28,7 +28,7 @@ export function printTree(plan: OfflinePlan): string {
     lines.push("", "Outputs:");
     for (const k of Object.keys(plan.outputs).sort()) {
         const v = plan.outputs[k];
-        const shown = v !== null && typeof v === "object" && "value" in (v as object) && Object.keys(v as object).length === 2 ? "[secret]" : JSON.stringify(v);
+        const shown = isSecretValue(v) ? "[secret]" : JSON.stringify(v);
         lines.push(`  ${k}: ${shown}`);
     }
     return lines.join("\n") + "\n";

@@ -283,3 +283,21 @@ describe("tiers: config switches", () => {
         assert.ok(byName(planStack("us-west-2"), "opscenter:ha:CrossRegion", "ops-cross-region"));
     });
 });
+
+describe("global ties: Cloudflare", () => {
+    const zoneId = "0123456789abcdef0123456789abcdef";
+    it("cloudflareEnabled puts one proxied record in front of the Route53 failover name, in the primary only", () => {
+        const primary = planStack("us-east-1", { cloudflareEnabled: "true", cloudflareZoneId: zoneId });
+        const records = ofType(primary, "cloudflare:index/dnsRecord:DnsRecord").map((r) => unwrap(r.inputs) as Json);
+        assert.equal(records.length, 1);
+        assert.equal(records[0].zoneId, zoneId);
+        assert.equal(records[0].name, "www.ops.example.com");
+        assert.equal(records[0].content, "ops.example.com");
+        assert.equal(records[0].proxied, true);
+        const standby = planStack("us-west-2", { cloudflareEnabled: "true", cloudflareZoneId: zoneId });
+        assert.equal(ofType(standby, "cloudflare:index/dnsRecord:DnsRecord").length, 0, "the two stacks never manage the same record");
+    });
+    it("without cloudflareEnabled there is no Cloudflare record", () => {
+        assert.equal(ofType(planStack("us-east-1"), "cloudflare:index/dnsRecord:DnsRecord").length, 0);
+    });
+});
