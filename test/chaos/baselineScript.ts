@@ -37,7 +37,7 @@ export interface NodeState {
     readonly inRecovery: boolean;
     /** Whether an INSERT was acknowledged by this server. */
     readonly acceptedWrite: boolean;
-    /** The timeline of the server's latest checkpoint. */
+    /** The timeline the server is on (writing WAL on, or receiving it on as a standby). */
     readonly timeline: number;
 }
 
@@ -167,9 +167,13 @@ async function waitGroupGone(d: Daemon, timeoutMs: number): Promise<void> {
 
 function nodeState(env: Env, port: number, marker: number): NodeState {
     const rec = psql(env, port, "SELECT pg_is_in_recovery()");
-    const tl = psql(env, port, "SELECT timeline_id FROM pg_control_checkpoint()");
+    // The timeline the server writes WAL on now (the first 8 hex digits of its current WAL file name). The latest
+    // checkpoint's timeline lags: a promotion does not wait for a checkpoint, so it can still show the old one.
+    const tl = rec.out === "t"
+        ? psql(env, port, "SELECT received_tli FROM pg_stat_wal_receiver")
+        : psql(env, port, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)");
     const w = psql(env, port, `INSERT INTO writes (id) VALUES (${marker})`, true);
-    return { port, inRecovery: rec.out === "t", acceptedWrite: w.code === 0, timeline: Number(tl.out) };
+    return { port, inRecovery: rec.out === "t", acceptedWrite: w.code === 0, timeline: rec.out === "t" ? Number(tl.out) : parseInt(tl.out, 16) };
 }
 
 /** Options for {@link runBaselineScenario}. */
