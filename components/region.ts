@@ -74,8 +74,6 @@ export class Region extends pulumi.ComponentResource {
                 walBucket: { arn: wal.bucketArn, kmsKeyArn: wal.kmsKeyArn },
                 acmeDns01: cfg.edge.tlsMode === "dns01" ? { hostedZoneId: cfg.dns.hostedZoneId, domains: [cfg.dns.domain] } : undefined,
                 edgeParameterPrefix: `/ops-center-ha/${cfg.stack}/edge`,
-                // Under the mock engine no host ever publishes its readiness; a real `pulumi up` polls (bounded).
-                readiness: isMockRun() ? "skip" : undefined,
                 tags,
             },
             parent,
@@ -278,9 +276,4 @@ export class Region extends pulumi.ComponentResource {
     stackOutputs(): Record<string, pulumi.Input<unknown>> {
         return this.outputs;
     }
-}
-
-/** True when the program runs under the offline mock engine (lib/offline.ts sets it). */
-function isMockRun(): boolean {
-    return process.env.OPS_CENTER_HA_OFFLINE === "1";
 }

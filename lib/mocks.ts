@@ -26,6 +26,7 @@ function mockIp(name: string): string {
 
 export class OfflineMocks implements Mocks {
     readonly records = new Map<string, MockRecord>();
+    private readonly ids = new Map<string, string>();
 
     constructor(
         private readonly region: string,
@@ -39,6 +40,7 @@ export class OfflineMocks implements Mocks {
         }
         this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
         const id = `${args.name}-${digest(key, 8)}`;
+        this.ids.set(key, id);
         return { id, state: { ...args.inputs, ...this.computed(args, id) } };
     }
 
@@ -97,6 +99,12 @@ export class OfflineMocks implements Mocks {
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
             case "aws:ssm/getParameter:getParameter":
+                if (String(a.name).endsWith("/swarm/manager-instance-id")) {
+                    // The Swarm readiness gate (components/swarmHosts.ts): answer as app-0's cloud-init would once
+                    // it has initialised the Swarm, so the gate opens at its first poll.
+                    const app0 = [...this.ids].find(([k]) => k.startsWith("aws:ec2/instance:Instance::") && k.endsWith("-app-0"));
+                    return { name: a.name, value: app0?.[1] ?? "not-yet", insecureValue: app0?.[1] ?? "not-yet", type: "String", id: a.name };
+                }
                 return { name: a.name, value: `ami-${digest(String(a.name))}`, insecureValue: `ami-${digest(String(a.name))}`, type: "String", arn: `arn:aws:ssm:${this.region}::parameter${a.name}`, id: a.name };
             case "aws:iam/getPolicyDocument:getPolicyDocument":
                 return { json: JSON.stringify({ Version: "2012-10-17", Statement: a.statements ?? [] }), id: "policy" };

@@ -79,8 +79,6 @@ export async function runOffline(opts: {
     const region = values["aws:region"] ?? "us-east-1";
     const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})));
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
-    // Tells the program that no real host will answer its readiness gate (components/region.ts).
-    process.env.OPS_CENTER_HA_OFFLINE = "1";
     pulumi.runtime.setAllConfig(values, secretKeys);
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
