@@ -98,71 +98,51 @@ export class Monitoring extends pulumi.ComponentResource {
         const urlSecret = "alert_webhook_url";
         const amCfg = swarmConfig(this, ctx, "alertmanager", renderAlertmanagerYml({ version: alertmanagerVersionFromImage(args.images.alertmanager), webhook: { urlSecret } }));
         const webhook = swarmSecret(this, ctx, "alert-webhook-url", args.webhookUrl);
-        new docker.Service(
-            `${name}-alertmanager`,
-            {
-                name: `${p}-alertmanager`,
-                mode: { replicated: { replicas: 1 } },
-                taskSpec: {
-                    containerSpec: {
-                        image: args.images.alertmanager,
-                        args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
-                        configs: [mountConfig(amCfg, "/etc/alertmanager/alertmanager.yml")],
-                        // The image runs as nobody (65534).
-                        secrets: [mountSecret(webhook, urlSecret, 0o400, "65534")],
-                        mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
+        // Alertmanager and the exporters: one task each on an app host, on the app network.
+        const appService = (svc: string, containerSpec: docker.types.input.ServiceTaskSpecContainerSpec, stateful = false) =>
+            new docker.Service(
+                `${name}-${svc}`,
+                {
+                    name: `${p}-${svc}`,
+                    mode: { replicated: { replicas: 1 } },
+                    taskSpec: {
+                        containerSpec,
+                        // A local volume ties a stateful task to its host.
+                        placement: { constraints: placeOn("app"), maxReplicas: stateful ? 1 : undefined },
+                        networksAdvanceds: [{ name: ctx.networks.app }],
+                        restartPolicy: { condition: "any", delay: "5s" },
                     },
-                    placement: { constraints: placeOn("app"), maxReplicas: 1 },
-                    networksAdvanceds: [{ name: ctx.networks.app }],
-                    restartPolicy: { condition: "any", delay: "5s" },
                 },
+                svcOpts,
+            );
+        appService(
+            "alertmanager",
+            {
+                image: args.images.alertmanager,
+                args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+                configs: [mountConfig(amCfg, "/etc/alertmanager/alertmanager.yml")],
+                // The image runs as nobody (65534).
+                secrets: [mountSecret(webhook, urlSecret, 0o400, "65534")],
+                mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
             },
-            svcOpts,
+            true,
         );
-
         // postgres_exporter reads the password from a file natively (DATA_SOURCE_PASS_FILE).
-        new docker.Service(
-            `${name}-postgres-exporter`,
-            {
-                name: `${p}-postgres-exporter`,
-                mode: { replicated: { replicas: 1 } },
-                taskSpec: {
-                    containerSpec: {
-                        image: args.images.postgresExporter,
-                        env: {
-                            DATA_SOURCE_URI: `${args.postgres.host}:${args.postgres.port}/postgres?sslmode=require`,
-                            DATA_SOURCE_USER: args.postgres.user,
-                            DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
-                        },
-                        secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, "65534")],
-                    },
-                    placement: { constraints: placeOn("app") },
-                    networksAdvanceds: [{ name: ctx.networks.app }],
-                    restartPolicy: { condition: "any", delay: "5s" },
-                },
+        appService("postgres-exporter", {
+            image: args.images.postgresExporter,
+            env: {
+                DATA_SOURCE_URI: `${args.postgres.host}:${args.postgres.port}/postgres?sslmode=require`,
+                DATA_SOURCE_USER: args.postgres.user,
+                DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
             },
-            svcOpts,
-        );
-
+            secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, "65534")],
+        });
         const bbCfg = swarmConfig(this, ctx, "blackbox", renderBlackboxYml({ host: args.host }));
-        new docker.Service(
-            `${name}-blackbox-exporter`,
-            {
-                name: `${p}-blackbox-exporter`,
-                mode: { replicated: { replicas: 1 } },
-                taskSpec: {
-                    containerSpec: {
-                        image: args.images.blackboxExporter,
-                        args: [`--config.file=${BLACKBOX_DEFAULTS.configPath}`],
-                        configs: [mountConfig(bbCfg, BLACKBOX_DEFAULTS.configPath)],
-                    },
-                    placement: { constraints: placeOn("app") },
-                    networksAdvanceds: [{ name: ctx.networks.app }],
-                    restartPolicy: { condition: "any", delay: "5s" },
-                },
-            },
-            svcOpts,
-        );
+        appService("blackbox-exporter", {
+            image: args.images.blackboxExporter,
+            args: [`--config.file=${BLACKBOX_DEFAULTS.configPath}`],
+            configs: [mountConfig(bbCfg, BLACKBOX_DEFAULTS.configPath)],
+        });
         this.registerOutputs({ prometheusServiceName: this.prometheusServiceName });
     }
 }
