@@ -149,9 +149,21 @@ export function run(cmd: string, args: string[], opts: { user?: string; netns?: 
     return { code, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
-/** Makes a fresh scratch directory under the OS temp dir, owned by `owner` when given. */
+const scratch: string[] = [];
+// Scratch directories go when the process exits (after every daemon was stopped); KEEP_CHAOS_DIRS=1 keeps them
+// (with the daemons' logs) for a post-mortem.
+process.on("exit", () => {
+    if (process.env.KEEP_CHAOS_DIRS === "1") {
+        if (scratch.length > 0) process.stderr.write(`chaos scratch directories kept: ${scratch.join(" ")}\n`);
+        return;
+    }
+    for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Makes a fresh scratch directory under the OS temp dir, owned by `owner` when given; removed at exit. */
 export function scratchDir(prefix: string, owner?: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ochaos-${prefix}-`));
+    scratch.push(dir);
     fs.chmodSync(dir, 0o755);
     if (owner) run("chown", ["-R", `${owner}:${owner}`, dir]);
     return dir;
