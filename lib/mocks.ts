@@ -77,7 +77,6 @@ export class OfflineMocks implements Mocks {
                 return { arn, id };
             case "aws:route53/record:Record":
                 return { fqdn: inputs.name };
-            case "docker:index/provider:Provider":
             case "pulumi:providers:docker":
                 return {};
             default:
