@@ -22,10 +22,9 @@ export function memoryBytes(text: string): number {
     return Number(m[1]) * 1024 ** { K: 1, M: 2, G: 3 }[m[2] as "K" | "M" | "G"];
 }
 
-/** Constraints pinning a task to hosts of one role (and optionally one zone or one host). */
-export function placeOn(role: HostRole, opts: { zone?: string; hostname?: string } = {}): string[] {
+/** Constraints pinning a task to hosts of one role (and optionally one host). */
+export function placeOn(role: HostRole, opts: { hostname?: string } = {}): string[] {
     const c = [`node.labels.role==${role}`];
-    if (opts.zone) c.push(`node.labels.zone==${opts.zone}`);
     if (opts.hostname) c.push(`node.hostname==${opts.hostname}`);
     return c;
 }

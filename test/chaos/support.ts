@@ -184,10 +184,3 @@ export function requireRoot(why: string): void {
         throw new Error(`this scenario must run as root: ${why} (CI runs as root)`);
     }
 }
-
-/** Median of a non-empty list of numbers. */
-export function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
