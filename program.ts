@@ -1,5 +1,5 @@
 /**
- * The program, as a function: `index.ts` runs it under the Pulumi CLI, and `lib/offline.ts` runs it
+ * The program, as a function: `index.ts` runs it under the Pulumi CLI, and `offline/engine.ts` runs it
  * under the mock engine for the offline plan and the tests. Config is read and validated first, so
  * bad config fails before any resource is registered.
  */

@@ -4,10 +4,10 @@
  * type. This is NOT a cloud preview: nothing is read from or sent to AWS, and computed values are invented.
  */
 import * as path from "node:path";
-import { planJson, runOffline } from "../lib/offline";
-import { mockPrimaryOutputs } from "../lib/stackRef";
-import { printTree } from "../lib/tree";
-import { writeRendered } from "../lib/renderDump";
+import { planJson, runOffline } from "../offline/engine";
+import { mockPrimaryOutputs } from "../offline/primaryFixture";
+import { printTree } from "../offline/tree";
+import { writeRendered } from "../offline/renderDump";
 
 async function cli(argv: string[]): Promise<number> {
     const json = argv.includes("--json");

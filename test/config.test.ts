@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { CONFIG_KEYS } from "../config/keys";
 import { ConfigError, RawConfig, validateConfig } from "../config/validate";
-import { readStackConfig } from "../lib/offline";
+import { readStackConfig } from "../offline/engine";
 import { ROOT, STACKS } from "./harness";
 
 /** A raw config from a stack file with some keys changed (undefined removes a key). */

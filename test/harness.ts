@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { isSecretValue, OfflinePlan, RecordedResource } from "../lib/offline";
+import { isSecretValue, OfflinePlan, RecordedResource } from "../offline/engine";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const STACKS = ["us-east-1", "us-west-2"] as const;

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isSecretValue, planJson, redactSecrets } from "../lib/offline";
+import { isSecretValue, planJson, redactSecrets } from "../offline/engine";
 import { PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
 import { planStack, ROOT, STACKS } from "./harness";
 
@@ -31,7 +31,7 @@ function split(v: unknown, inSecret = false, acc = { secret: new Set<string>(), 
     return acc;
 }
 
-/** The mock engine's generated passwords (lib/mocks.ts) and the primary's (lib/stackRef.ts). */
+/** The mock engine's generated passwords (offline/mocks.ts) and the primary's (offline/primaryFixture.ts). */
 const GENERATED = /mock[0-9a-f]{16,}/g;
 
 describe("offline plan", () => {

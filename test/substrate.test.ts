@@ -7,8 +7,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { overlaps, parseCidr, type Cidr } from "../lib/cidr";
-import { readStackConfig, type OfflinePlan, type RecordedResource } from "../lib/offline";
-import { mockPrimaryOutputs, PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
+import { readStackConfig, type OfflinePlan, type RecordedResource } from "../offline/engine";
+import { mockPrimaryOutputs } from "../offline/primaryFixture";
+import { PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
 import { byName, ofType, planStack, ROOT, STACKS, unwrap } from "./harness";
 
 type Stack = (typeof STACKS)[number];
@@ -23,7 +24,7 @@ const EXPECT = {
 const DATA_PORTS = [5432, 8008, 2379, 2380, 6379, 26379, 5000, 5001];
 const REPLICATION_PORTS = [5000, 5432, 6379, 8008, 26379];
 const GENERATED = /mock[0-9a-f]{16,}/;
-/** What the standby's StackReference returns offline (lib/stackRef.ts). */
+/** What the standby's StackReference returns offline (offline/primaryFixture.ts). */
 const PRIMARY_OUT = mockPrimaryOutputs(ROOT, PRIMARY_FQN);
 
 const T = {
@@ -85,12 +86,12 @@ function statements(policy: string): Statement[] {
 const providerCache = new Map<string, Record<string, string | null>>();
 const PROVIDER_PROBE = `
 const root = process.cwd();
-const { OfflineMocks } = require(root + "/lib/mocks.ts");
+const { OfflineMocks } = require(root + "/offline/mocks.ts");
 const seen = {};
 const orig = OfflineMocks.prototype.newResource;
 OfflineMocks.prototype.newResource = function (a) { seen[a.type + "::" + a.name] = a.provider ?? null; return orig.call(this, a); };
-const { runOffline } = require(root + "/lib/offline.ts");
-const { mockPrimaryOutputs } = require(root + "/lib/stackRef.ts");
+const { runOffline } = require(root + "/offline/engine.ts");
+const { mockPrimaryOutputs } = require(root + "/offline/primaryFixture.ts");
 runOffline({ root, stack: process.argv[1], stackOutputs: (n) => mockPrimaryOutputs(root, n) }).then(
   () => process.stdout.write(JSON.stringify(seen), () => process.exit(0)),
   (e) => { process.stderr.write(String(e)); process.exit(3); });`;
@@ -443,7 +444,7 @@ describe("substrate: cross-region ties", () => {
         assert.equal(out.vpcCidr, EXPECT["us-east-1"].vpcCidr);
         assert.equal((out.privateRouteTableIds as string[]).length, 3);
     });
-    it("the offline StackReference fixture (lib/stackRef.ts) agrees with the primary plan on its deterministic outputs", () => {
+    it("the offline StackReference fixture (offline/primaryFixture.ts) agrees with the primary plan on its deterministic outputs", () => {
         const out = primary().outputs;
         for (const key of ["region", "vpcCidr", "redisMasterName", "walBucketName", "walBucketArn"] as const) assert.equal(PRIMARY_OUT[key], out[key], key);
     });

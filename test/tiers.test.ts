@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
-import { OfflinePlan, RecordedResource } from "../lib/offline";
+import { OfflinePlan, RecordedResource } from "../offline/engine";
 import { byName, ofType, planStack, unwrap } from "./harness";
 
 const SERVICE = "docker:index/service:Service";

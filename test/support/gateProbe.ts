@@ -5,8 +5,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { OfflineMocks } from "../../lib/mocks";
-import { readStackConfig } from "../../lib/offline";
+import { OfflineMocks } from "../../offline/mocks";
+import { readStackConfig } from "../../offline/engine";
 import { validateConfig } from "../../config/validate";
 
 class StaleMocks extends OfflineMocks {

@@ -4,8 +4,8 @@
  * argv: <stack> [overrides as JSON]
  */
 import * as path from "node:path";
-import { runOffline } from "../../lib/offline";
-import { mockPrimaryOutputs } from "../../lib/stackRef";
+import { runOffline } from "../../offline/engine";
+import { mockPrimaryOutputs } from "../../offline/primaryFixture";
 
 const [stack, overridesJson] = process.argv.slice(2);
 const root = path.resolve(__dirname, "..", "..");

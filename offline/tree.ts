@@ -1,5 +1,5 @@
 /** Text form of the offline plan: the resource tree (type, name) under each parent, and counts by type. */
-import { isSecretValue, OfflinePlan, RecordedResource } from "./offline";
+import { isSecretValue, OfflinePlan, RecordedResource } from "./engine";
 
 export function printTree(plan: OfflinePlan): string {
     const lines: string[] = [

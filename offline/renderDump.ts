@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isSecretValue, OfflinePlan } from "./offline";
+import { isSecretValue, OfflinePlan } from "./engine";
 
 export interface RenderedFile {
     readonly file: string;
