@@ -15,10 +15,25 @@ export interface KeySpec {
     readonly description: string;
     /** The value used when the stack does not set the key; absent means required (or optional where stated). */
     readonly default?: string | number | boolean;
-    /** Only read from `secure:` config; never has a default. */
+    /** Only read from `secure:` config (checked by `validate.ts`); never has a real default. */
     readonly secret?: boolean;
     /** May be absent without a default. */
     readonly optional?: boolean;
+}
+
+/**
+ * The `default:` Pulumi.yaml declares for a key. The engine treats a project key with no default and no stack
+ * value as required and stops before the program runs ("Stack '<s>' is missing configuration value ...",
+ * pulumi/pulumi sdk/go/common/workspace/config.go `mergeConfig`). So every key the program does not strictly
+ * need in every stack declares a default; optional keys and secrets declare `""`, which `validate.ts` reads as
+ * "unset" (and then applies its own rule, e.g. "required when role is standby", or for a required secret the
+ * exact `pulumi config set --secret` command). Only keys every stack must set (hostedZoneId) have none.
+ * Secrets are not declared `secret: true`: the engine applies a default as a plain value and then rejects it
+ * ("must be encrypted as it's secret", `validateStackConfigValue`), so `validate.ts` checks secretness instead.
+ */
+export function declaredDefault(spec: KeySpec): string | number | boolean | undefined {
+    if (spec.default !== undefined) return spec.default;
+    return spec.optional || spec.secret ? "" : undefined;
 }
 
 export const CONFIG_NAMESPACE = "ops-center-ha";

@@ -3,6 +3,7 @@
  * `validateConfig`, and secrets are returned as secret Outputs, never as plain text.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { CONFIG_NAMESPACE } from "./keys";
 import { HaConfig } from "./types";
 import { validateConfig } from "./validate";
@@ -13,6 +14,13 @@ export interface ConfigSecrets {
     readonly tlsCertificate?: pulumi.Output<string>;
     readonly tlsPrivateKey?: pulumi.Output<string>;
 }
+
+/**
+ * Whether the engine handed `key` over as a secret (`secure:` in the stack file). The SDK has this function
+ * (`runtime/config.js`, reading PULUMI_CONFIG_SECRET_KEYS) but marks it internal, so it is looked up, not declared:
+ * if a later SDK drops it, the plain-text check is skipped rather than failing every stack.
+ */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
 
 /** Reads and validates this stack's config. Throws `ConfigError` before any resource is created. */
 export function loadConfig(): { cfg: HaConfig; secrets: ConfigSecrets } {
@@ -26,8 +34,12 @@ export function loadConfig(): { cfg: HaConfig; secrets: ConfigSecrets } {
         region: new pulumi.Config("aws").get("region"),
         keys,
         get: (key) => config.get(key),
+        isSecret: isConfigSecret && ((key) => isConfigSecret(`${prefix}${key}`)),
     });
+    // Pulumi.yaml declares `default: ""` for secrets (see config/keys.ts declaredDefault): "" is unset.
+    const all = pulumi.runtime.allConfig();
     const secret = (key: string) => {
+        if (!all[`${prefix}${key}`]) return undefined;
         const v = config.getSecret(key);
         return v === undefined ? undefined : pulumi.secret(v);
     };

@@ -4,7 +4,7 @@
  * rejected before a single resource is registered.
  */
 import { parseCidr, overlaps } from "../lib/cidr";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, keySpec } from "./keys";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, declaredDefault, keySpec } from "./keys";
 import { Color, HaConfig, Role, TlsMode } from "./types";
 
 /** Every problem found in a stack's config, one line each. */
@@ -23,6 +23,8 @@ export interface RawConfig {
     get(key: string): string | undefined;
     /** Every `ops-center-ha:` key the stack sets, to catch typos. */
     readonly keys?: readonly string[];
+    /** Whether the stack holds `key` as a `secure:` value; when given, secret keys set in plain text are rejected. */
+    isSecret?(key: string): boolean;
 }
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
@@ -42,6 +44,11 @@ export function validateConfig(raw: RawConfig): HaConfig {
     const text = (key: string): string | undefined => {
         const spec = keySpec(key);
         const v = raw.get(key);
+        // Optional keys and secrets declare `default: ""` in Pulumi.yaml (see declaredDefault): "" is "unset".
+        if (v === "" && declaredDefault(spec) === "") {
+            if (!spec.optional && !spec.secret) problems.push(`${k(key)} is required: ${spec.description}`);
+            return undefined;
+        }
         if (v === "") {
             problems.push(`${k(key)} = "": must not be empty (${spec.description})`);
             return undefined;
@@ -224,8 +231,14 @@ export function validateConfig(raw: RawConfig): HaConfig {
         }
     }
 
-    for (const spec of CONFIG_KEYS.filter((c) => c.secret && !c.optional)) {
-        if (!raw.get(spec.key)) problems.push(`${k(spec.key)} is required: set it with \`pulumi config set --secret ${spec.key} <value>\` (${spec.description})`);
+    for (const spec of CONFIG_KEYS.filter((c) => c.secret)) {
+        const set = raw.get(spec.key);
+        if (!set && !spec.optional) {
+            problems.push(`${k(spec.key)} is required: set it with \`pulumi config set --secret ${spec.key} <value> --stack ${raw.stack}\` (${spec.description})`);
+        } else if (set && raw.isSecret && !raw.isSecret(spec.key)) {
+            // Never quote the value: it is a secret stored in plain text.
+            problems.push(`${k(spec.key)} is set in plain text: store it encrypted with \`pulumi config set --secret ${spec.key} <value> --stack ${raw.stack}\``);
+        }
     }
 
     const images = {

@@ -6,8 +6,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../config/keys";
 import { OfflineMocks } from "./mocks";
+import { fullKey, mergeProjectConfig, readProjectConfig, readStackConfigFile, securePlaceholder } from "./projectConfig";
 
 export const PROJECT = "ops-center-ha";
 /** The marker Pulumi's RPC layer wraps secret values in. */
@@ -29,35 +30,73 @@ export interface OfflinePlan {
     readonly resources: RecordedResource[];
     /** Stack outputs; secret outputs are still wrapped. */
     readonly outputs: Record<string, unknown>;
+    /** Required secrets the stack file does not set, for which the plan used an offline stand-in. */
+    readonly standIns?: readonly string[];
 }
 
-/** A stack file's config: `namespace:key` → text, and the keys whose value is `secure:`. */
+/** The config the engine hands the program for one stack: `namespace:key` → text, and the secret keys. */
 export interface StackConfig {
     readonly values: Record<string, string>;
     readonly secretKeys: string[];
+    /** Required secrets the stack does not set, given an offline stand-in (empty when `strict`). */
+    readonly standIns: string[];
 }
 
-/** Reads `Pulumi.<stack>.yaml` from `root`; `secure:` values cannot be decrypted offline and get placeholders. */
-export function readStackConfig(root: string, stack: string): StackConfig {
+/** Options of {@link readStackConfig}. */
+export interface StackConfigOptions {
+    /** Config changes as `pulumi config set`/`rm` would make them (`key` → value, undefined removes the key). */
+    readonly overrides?: Record<string, string | undefined>;
+    /**
+     * Fail as `pulumi up` would when a required secret is not set. Otherwise (the default) such a secret gets an
+     * offline stand-in, listed in `standIns`: a fresh clone has no secrets, and the offline plan must still run.
+     */
+    readonly strict?: boolean;
+}
+
+/**
+ * The config the engine would hand the program for `stack`: `Pulumi.<stack>.yaml` merged with `Pulumi.yaml`'s
+ * `config:` schema by the engine's own rules (offline/projectConfig.ts: defaults applied, missing required keys,
+ * declared types, namespaced keys, `secure:` values), failing with the engine's message where it would fail.
+ * `secure:` values cannot be decrypted offline and get placeholders.
+ */
+export function readStackConfig(root: string, stack: string, opts: StackConfigOptions = {}): StackConfig {
     const file = path.join(root, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         const stacks = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
         throw new Error(`no stack file ${path.basename(file)}; stacks here: ${stacks.join(", ")}`);
     }
-    const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
-    const values: Record<string, string> = {};
-    const secretKeys: string[] = [];
-    for (const [k, v] of Object.entries<unknown>(doc.config ?? {})) {
-        const key = k.includes(":") ? k : `${PROJECT}:${k}`;
-        if (v !== null && typeof v === "object" && "secure" in (v as object)) {
-            values[key] = `offline-placeholder-for-${key.replace(/[^A-Za-z0-9]/g, "-")}`;
-            secretKeys.push(key);
-        } else {
-            values[key] = typeof v === "string" ? v : JSON.stringify(v);
+    const project = readProjectConfig(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    const stackFile = readStackConfigFile(fs.readFileSync(file, "utf8"));
+    const config = new Map(stackFile.config);
+    const secretSets: [string, string][] = [];
+    for (const [k, v] of Object.entries(opts.overrides ?? {})) {
+        const key = fullKey(project.name, k);
+        if (v === undefined) config.delete(key);
+        // A secret is set as `pulumi config set --secret` would: secure, so it joins the values after the merge.
+        else if (SECRET_KEYS.has(key)) secretSets.push([key, v]);
+        else config.set(key, { text: v, secure: false, object: false });
+    }
+    const merged = mergeProjectConfig(stack, project, { ...stackFile, config });
+    const values = { ...merged.values };
+    const secretKeys = new Set(merged.secretKeys);
+    for (const [key, v] of secretSets) {
+        values[key] = v;
+        secretKeys.add(key);
+    }
+    const standIns: string[] = [];
+    if (!opts.strict) {
+        for (const spec of CONFIG_KEYS.filter((c) => c.secret && !c.optional)) {
+            const key = `${CONFIG_NAMESPACE}:${spec.key}`;
+            if (values[key]) continue;
+            values[key] = securePlaceholder(key);
+            secretKeys.add(key);
+            standIns.push(key);
         }
     }
-    return { values, secretKeys };
+    return { values, secretKeys: [...secretKeys].sort(), standIns };
 }
+
+const SECRET_KEYS = new Set(CONFIG_KEYS.filter((c) => c.secret).map((c) => `${CONFIG_NAMESPACE}:${c.key}`));
 
 /**
  * Runs the program for `stack` under mocks. `overrides` replace config values (used by tests to
@@ -68,14 +107,11 @@ export async function runOffline(opts: {
     stack: string;
     overrides?: Record<string, string | undefined>;
     stackOutputs?: (stackName: string) => Record<string, unknown>;
+    /** Fail as `pulumi up` would on an unset required secret, instead of standing in for it (see readStackConfig). */
+    strict?: boolean;
 }): Promise<OfflinePlan> {
     const pulumi = await import("@pulumi/pulumi");
-    const { values, secretKeys } = readStackConfig(opts.root, opts.stack);
-    for (const [k, v] of Object.entries(opts.overrides ?? {})) {
-        const key = k.includes(":") ? k : `${PROJECT}:${k}`;
-        if (v === undefined) delete values[key];
-        else values[key] = v;
-    }
+    const { values, secretKeys, standIns } = readStackConfig(opts.root, opts.stack, { overrides: opts.overrides, strict: opts.strict });
     const region = values["aws:region"] ?? "us-east-1";
     const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})));
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
@@ -118,7 +154,7 @@ export async function runOffline(opts: {
     }
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
     const outputs = await resolveOutputs(programOutputs);
-    return { project: PROJECT, stack: opts.stack, resources, outputs };
+    return { project: PROJECT, stack: opts.stack, resources, outputs, standIns };
 }
 
 async function urnOf(r: import("@pulumi/pulumi").Resource | undefined): Promise<string | undefined> {

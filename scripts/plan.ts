@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- <stack> [--json] [--render <dir>]`: the offline plan. Runs the whole program for one
+ * `npm run plan -- <stack> [--json] [--render <dir>] [--strict]`: the offline plan. Runs the whole program for one
  * stack under Pulumi's mock engine with that stack's config, and prints the resource tree and counts by
  * type. This is NOT a cloud preview: nothing is read from or sent to AWS, and computed values are invented.
  */
@@ -19,11 +19,17 @@ async function cli(argv: string[]): Promise<number> {
     }
     const stack = argv.find((a, i) => !a.startsWith("--") && !(renderAt >= 0 && i === renderAt + 1));
     if (!stack) {
-        process.stderr.write("usage: npm run plan -- <stack> [--json] [--render <dir>]\n  stacks: us-east-1 (primary), us-west-2 (standby)\n");
+        process.stderr.write("usage: npm run plan -- <stack> [--json] [--render <dir>] [--strict]\n  stacks: us-east-1 (primary), us-west-2 (standby)\n");
         return 2;
     }
     const root = path.resolve(__dirname, "..");
-    const plan = await runOffline({ root, stack, stackOutputs: (name) => mockPrimaryOutputs(root, name) });
+    const strict = argv.includes("--strict");
+    const plan = await runOffline({ root, stack, strict, stackOutputs: (name) => mockPrimaryOutputs(root, name) });
+    for (const key of plan.standIns ?? []) {
+        const name = key.slice(key.indexOf(":") + 1);
+        process.stderr.write(`note: ${key} is not set in Pulumi.${stack}.yaml; this offline plan used a stand-in. ` +
+            `Before pulumi up: pulumi config set --secret ${name} <value> --stack ${stack} (--strict fails here as pulumi up would)\n`);
+    }
     if (renderDir) {
         const n = writeRendered(plan, path.resolve(renderDir));
         process.stderr.write(`wrote ${n} rendered files to ${path.join(path.resolve(renderDir), stack)} (secrets redacted)\n`);

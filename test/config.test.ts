@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { CONFIG_KEYS } from "../config/keys";
+import { CONFIG_KEYS, declaredDefault } from "../config/keys";
 import { ConfigError, RawConfig, validateConfig } from "../config/validate";
 import { readStackConfig } from "../offline/engine";
 import { ROOT, STACKS } from "./harness";
@@ -70,8 +70,10 @@ describe("config: the stack files", () => {
             const decl = project.config[spec.key];
             assert.equal(decl.type, spec.type, spec.key);
             assert.equal(decl.description, spec.description, spec.key);
-            assert.equal(decl.default, spec.default, spec.key);
-            assert.equal(decl.secret ?? false, spec.secret ?? false, spec.key);
+            // Optional keys and secrets declare "" (unset): the engine requires a project key with no default.
+            assert.equal(decl.default, declaredDefault(spec), spec.key);
+            // Never `secret: true`: the engine would reject the "" default as a plain value (validate.ts checks secretness).
+            assert.equal(decl.secret, undefined, spec.key);
         }
     });
 });
@@ -126,11 +128,23 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["an existing Swarm has at least 3 data hosts", P, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b" }, "existingSwarmDataHosts", /at least 3 distinct hostnames/],
         ["an existing Swarm serves a primary region only", S, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "existingSwarmHost", /only supported in a primary region/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
-        ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl/],
+        ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl <value> --stack us-east-1/],
     ];
     for (const [title, stack, changes, key, allowed] of cases) {
         it(title, () => rejects(stack, changes, key, allowed));
     }
+    it("an optional key's declared \"\" default means unset, and then its own rule applies", () => {
+        assert.throws(() => validateConfig(rawFor(S, { primaryStack: "" })), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /primaryStack is required when role is standby/.test(p)));
+        assert.equal(validateConfig(rawFor(P, { primaryStack: "", sshKeyName: "" })).hosts.sshKeyName, undefined);
+    });
+    it("a secret set in plain text is rejected, without quoting it", () => {
+        const raw = rawFor(P, { alertWebhookUrl: "https://hooks.example.com/T0/very-secret" });
+        assert.throws(
+            () => validateConfig({ ...raw, isSecret: (k) => k !== "alertWebhookUrl" }),
+            (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /alertWebhookUrl is set in plain text: .*pulumi config set --secret alertWebhookUrl/.test(p)) && !e.message.includes("very-secret"),
+        );
+        assert.doesNotThrow(() => validateConfig({ ...raw, isSecret: () => true }));
+    });
     it("the AWS region is checked", () => rejects(P, {}, "aws:region", /AWS region/, "useast1"));
     it("every problem is reported at once", () => {
         assert.throws(
