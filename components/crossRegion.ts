@@ -113,7 +113,8 @@ export class CrossRegion extends pulumi.ComponentResource {
                     fromPort: p.port,
                     toPort: p.port,
                     cidrIpv4: other.vpcCidr,
-                    description: `${p.what} from the ${label === "primary" ? "standby" : "primary"} region's VPC`,
+                    // EC2 allows only a-zA-Z0-9 space and ._-:/()#,@[]+=&;{}!$* here (lib/awsRules.ts): no apostrophe.
+                    description: `${p.what} from the ${label === "primary" ? "standby" : "primary"} region VPC`,
                 }, opts);
             }
         };

@@ -7,7 +7,7 @@ import { edgeParameterNames, renderKeepalivedApplyDocument } from "../renderers/
 import { renderKeepalivedAuth, renderKeepalivedConf, renderNotifyMaster } from "../renderers/keepalived";
 import { renderTraefikDynamicTls, renderTraefikStatic, TRAEFIK_DEFAULTS, TraefikInput, TraefikTls } from "../renderers/traefik";
 import { placeOn } from "../lib/swarmSpec";
-import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext } from "./swarmKit";
+import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** One edge host, as created by SwarmHosts. */
 export interface EdgeHost {
@@ -79,7 +79,7 @@ export class Edge extends pulumi.ComponentResource {
                         mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
                     },
                     placement: { constraints: ["node.role==manager"] },
-                    networksAdvanceds: [{ name: apiNet.name }],
+                    networksAdvanceds: [attachNetwork(apiNet.id)],
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
             },
@@ -117,7 +117,7 @@ export class Edge extends pulumi.ComponentResource {
                         healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
                     },
                     placement: { constraints: placeOn("edge") },
-                    networksAdvanceds: [{ name: ctx.networks.edge }, { name: apiNet.name }],
+                    networksAdvanceds: [attachNetwork(ctx.networks.edge), attachNetwork(apiNet.id)],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },
                 endpointSpec: { ports: [port(TRAEFIK_DEFAULTS.webPort), port(TRAEFIK_DEFAULTS.websecurePort), port(TRAEFIK_DEFAULTS.pingPort)] },

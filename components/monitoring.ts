@@ -6,7 +6,7 @@ import { renderAlertRules } from "../renderers/alerts";
 import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
 import { MONITORING_DEFAULTS, renderPrometheusYml } from "../renderers/prometheus";
 import { placeOn } from "../lib/swarmSpec";
-import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext } from "./swarmKit";
+import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
@@ -49,7 +49,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const p = ctx.prefix;
         const target = (services: string[], port: number) => ({ services, port });
         const svcOpts = { parent: this, provider: ctx.provider };
-        const nets = [{ name: ctx.networks.edge }, { name: ctx.networks.app }, { name: ctx.networks.data }];
+        const nets = [attachNetwork(ctx.networks.edge), attachNetwork(ctx.networks.app), attachNetwork(ctx.networks.data)];
 
         const prometheusYml = pulumi.output(args.edgeAddress).apply((ip) =>
             renderPrometheusYml({
@@ -109,7 +109,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         containerSpec,
                         // A local volume ties a stateful task to its host.
                         placement: { constraints: placeOn("app"), maxReplicas: stateful ? 1 : undefined },
-                        networksAdvanceds: [{ name: ctx.networks.app }],
+                        networksAdvanceds: [attachNetwork(ctx.networks.app)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
                 },

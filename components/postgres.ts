@@ -5,7 +5,7 @@ import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput } from "../renderers/patroni";
 import { placeOn, statefulUpdate } from "../lib/swarmSpec";
-import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
+import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Postgres}. */
 export interface PostgresArgs {
@@ -78,7 +78,7 @@ export class Postgres extends pulumi.ComponentResource {
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
                         },
                         placement: { constraints: pin(i), maxReplicas: 1 },
-                        networksAdvanceds: [{ name: ctx.networks.data }],
+                        networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
                     updateConfig: statefulUpdate(),
@@ -140,7 +140,7 @@ export class Postgres extends pulumi.ComponentResource {
                         // Members on different hosts (and zones); never two on one host.
                         placement: { constraints: pin(i), maxReplicas: 1 },
                         resources: { limits: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 }, reservation: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 } },
-                        networksAdvanceds: [{ name: ctx.networks.data }],
+                        networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
@@ -172,7 +172,7 @@ export class Postgres extends pulumi.ComponentResource {
                         configs: [mountConfig(haproxyCfg, "/usr/local/etc/haproxy/haproxy.cfg")],
                     },
                     placement: { constraints: placeOn("data"), maxReplicas: 1 },
-                    networksAdvanceds: [{ name: ctx.networks.data }, { name: ctx.networks.app }],
+                    networksAdvanceds: [attachNetwork(ctx.networks.data), attachNetwork(ctx.networks.app)],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },
                 // Published through the routing mesh on every node: the standby region streams from it over the peering.

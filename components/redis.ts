@@ -4,7 +4,7 @@ import { Role } from "../config/types";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
 import { placeOn, statefulUpdate } from "../lib/swarmSpec";
-import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
+import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The `redis` user of the official image. */
 const REDIS_UID = "999";
@@ -152,7 +152,7 @@ export class Redis extends pulumi.ComponentResource {
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${nodeNames[source]}-data`, target: rdbMount, readOnly: true }],
                     },
                     placement: { constraints: placeOn("data", { hostname: host(source).hostname }) },
-                    networksAdvanceds: [{ name: ctx.networks.data }],
+                    networksAdvanceds: [attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "60s" },
                 },
             },
@@ -175,7 +175,7 @@ export class Redis extends pulumi.ComponentResource {
                         secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!)],
                     },
                     placement: { constraints: placeOn("app") },
-                    networksAdvanceds: [{ name: ctx.networks.app }, { name: ctx.networks.data }],
+                    networksAdvanceds: [attachNetwork(ctx.networks.app), attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
             },
@@ -212,7 +212,7 @@ export class Redis extends pulumi.ComponentResource {
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
                     },
                     placement: { constraints: placeOn("data", { hostname: h.hostname }) },
-                    networksAdvanceds: [{ name: ctx.networks.data }],
+                    networksAdvanceds: [attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },
                 // Published on the host itself only where the host address is announced (reachable from the other region).

@@ -80,7 +80,7 @@ export class Region extends pulumi.ComponentResource {
         );
 
         const nets = new SwarmNetworks(`${name}-swarm-nets`, { prefix: SWARM_PREFIX, provider: hosts.provider }, parent);
-        const swarm: SwarmContext = { provider: hosts.provider, prefix: SWARM_PREFIX, networks: { edge: nets.edge.name, app: nets.app.name, data: nets.data.name } };
+        const swarm: SwarmContext = { provider: hosts.provider, prefix: SWARM_PREFIX, networks: { edge: nets.edge.id, app: nets.app.id, data: nets.data.id } };
         const creds = new Credentials(
             `${name}-credentials`,
             {

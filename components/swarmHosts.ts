@@ -20,8 +20,14 @@
  * - The edge EIP is associated to edge-0 by edge-0 itself at first boot, only if unassociated. It is not a
  *   Pulumi `EipAssociation`: keepalived moves the EIP at failover, and a refresh would then see that association
  *   as deleted and a later `up` would move the VIP back, possibly onto a dead host.
- * - AMI from the SSM parameter, read once: `ignoreChanges: ["ami"]`, so a new Debian point release does not replace
- *   every host at once; roll hosts one at a time with `pulumi up --replace <urn>`.
+ * - AMI and user data are ignored after creation (`ignoreChanges: ["ami", "userData"]`): a new Debian point release
+ *   or an edit of the cloud-init (renderers/cloudInit.ts, the peer CIDR, ...) would otherwise stop and start (user
+ *   data, per the aws provider) or replace (AMI) every host at once, all three managers included. And cloud-init runs
+ *   its first-boot modules once per instance id, so a stop/start with new user data would not even apply it. The
+ *   change reaches a host by replacement, one host per update: `rollHost` names it (README "Rolling the hosts"); that
+ *   host alone takes the current AMI and user data (`userDataReplaceOnChange`), and app-0's cloud-init re-joins the
+ *   live Swarm when it is the one replaced. (`pulumi up --replace <urn>` is not enough: the engine fills ignored
+ *   properties from the old state, so the replacement would get the old user data.)
  *
  * Docker provider and its readiness gate: `host` is `ssh://<sshUser>@<app-0 private IP>`, reached through the edge
  * EIP as an SSH jump (or directly over a VPN: `dockerSshVia: "private"`). The host string is an Output that, on a
@@ -271,6 +277,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     edgeEipAllocationId: firstEdge ? alloc : undefined,
                     ssmAgent: agentOn[node.role],
                 }));
+            const rolling = args.hosts.rollHost === node.hostname;
             const instance = new aws.ec2.Instance(`${name}-${node.hostname}`, {
                 ami,
                 instanceType: args.hosts.pools[node.role].instanceType,
@@ -280,7 +287,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                 iamInstanceProfile: profiles[node.role].name,
                 keyName: args.hosts.sshKeyName,
                 userData,
-                userDataReplaceOnChange: false,
+                userDataReplaceOnChange: rolling,
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hopLimit[node.role] },
                 rootBlockDevice: { volumeType: "gp3", volumeSize: args.hosts.rootVolumeGb, encrypted: true, deleteOnTermination: true },
                 tags: tags(`${name}-${node.hostname}`, {
@@ -289,7 +296,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     ...(node.role === "edge" ? { [EDGE_VIP_TAG]: args.stack } : {}),
                 }),
                 volumeTags: tags(`${name}-${node.hostname}`),
-            }, { parent: this, ignoreChanges: ["ami"], dependsOn: policies[node.role] });
+            }, { parent: this, ignoreChanges: rolling ? [] : ["ami", "userData"], dependsOn: policies[node.role] });
             return { node, zone, instance };
         });
 

@@ -11,7 +11,12 @@ import { contentName } from "../lib/swarmSpec";
 export interface SwarmContext {
     /** Docker provider that talks to a Swarm manager. */
     readonly provider: pulumi.ProviderResource;
-    /** Overlay network names: edge (Traefik to services), app (services to each other), data (encrypted). */
+    /**
+     * Overlay network ids (not names): edge (Traefik to services), app (services to each other), data (encrypted).
+     * Attach with {@link attachNetwork}: the Docker provider reads an attachment back as the network's id, so one
+     * made by name differs from the state on every update and replaces the service (@pulumi/docker 5.2,
+     * `ServiceTaskSpecNetworksAdvanced.id`).
+     */
     readonly networks: { readonly edge: pulumi.Output<string>; readonly app: pulumi.Output<string>; readonly data: pulumi.Output<string> };
     /** Prefix of every Swarm object name, e.g. `opscenter`. */
     readonly prefix: string;
@@ -48,6 +53,11 @@ export function swarmSecret(parent: pulumi.Resource, ctx: SwarmContext, name: st
         },
         { parent, provider: ctx.provider },
     );
+}
+
+/** A Swarm service's attachment to an overlay network, by the network resource's id (see {@link SwarmContext.networks}). */
+export function attachNetwork(networkId: pulumi.Input<string>): docker.types.input.ServiceTaskSpecNetworksAdvanced {
+    return { id: networkId };
 }
 
 /** Mounts a config read-only at `path` in the container. */

@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthcheck, labelList, memoryBytes, nanoCpus, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
-import { SwarmContext } from "./swarmKit";
+import { SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The settings of one stateless web service. */
 export interface WebServiceSpec {
@@ -55,7 +55,7 @@ export function webService(parent: pulumi.Resource, ctx: SwarmContext, name: str
                     limits: { nanoCpus: nanoCpus(s.limits.cpus), memoryBytes: memoryBytes(s.limits.memory) },
                     reservation: { nanoCpus: nanoCpus(s.reservations.cpus), memoryBytes: memoryBytes(s.reservations.memory) },
                 },
-                networksAdvanceds: s.networks.map((n) => ({ name: n })),
+                networksAdvanceds: s.networks.map(attachNetwork),
             },
             updateConfig: statelessUpdate(s.update.parallelism, s.update.delay, s.update.monitor),
             rollbackConfig: statelessRollback(s.update.parallelism, s.update.monitor),

@@ -69,6 +69,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "edgeNodes", type: "integer", description: "Edge hosts (2 in a primary region for the keepalived pair).", default: 2 },
     { key: "appNodes", type: "integer", description: "App hosts (also the 3 Swarm managers' pool).", default: 3 },
     { key: "dataNodes", type: "integer", description: "Data hosts, one per zone.", default: 3 },
+    { key: "rollHost", type: "string", description: "The one host to roll in this update (e.g. app-1): replaced with the current AMI and user data. Every other host ignores both, so a change never takes more than this host down.", optional: true },
     { key: "rootVolumeGb", type: "integer", description: "Encrypted gp3 root volume size, GiB (20-2000).", default: 40 },
     // Service tiers
     { key: "frontendReplicas", type: "integer", description: "Frontend replicas (at least 3 in a primary region).", default: 3 },

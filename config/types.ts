@@ -36,6 +36,8 @@ export interface HaConfig {
         readonly sshUser: string;
         readonly sshKeyName?: string;
         readonly rootVolumeGb: number;
+        /** The one host (`<role>-<index>`) that takes the current AMI and user data in this update, by replacement. */
+        readonly rollHost?: string;
         readonly pools: Readonly<Record<HostRole, { readonly count: number; readonly instanceType: string }>>;
     };
     readonly frontend: { readonly replicas: number; readonly image: string };

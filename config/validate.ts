@@ -180,6 +180,13 @@ export function validateConfig(raw: RawConfig): HaConfig {
         return { count, instanceType };
     };
     const pools = { edge: pool("edge"), app: pool("app"), data: pool("data") };
+    const rollHost = text("rollHost");
+    if (rollHost !== undefined) {
+        const m = /^(edge|app|data)-(\d+)$/.exec(rollHost);
+        const hosts = (["edge", "app", "data"] as const).map((r) => `${r}-0..${r}-${pools[r].count - 1}`).join(", ");
+        if (existingSwarmHost !== undefined) bad("rollHost", rollHost, "is only used with the EC2 hosts this program creates, not with existingSwarmHost");
+        else if (!m || Number(m[2]) >= pools[m[1] as "edge" | "app" | "data"].count) bad("rollHost", rollHost, `must be one host of this stack: ${hosts}`);
+    }
 
     // Tiers
     const minReplicas = role === "primary" ? 3 : 1;
@@ -275,7 +282,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
             alarmEmail,
             cloudflare: cloudflareEnabled ? { zoneId: cloudflareZoneId!, hostname: cloudflareHostname } : undefined,
         },
-        hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools },
+        hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools, rollHost },
         frontend: { replicas: frontendReplicas, image: frontendImage },
         backend: { replicas: backendReplicas, activeColor, image: backendImage, inactiveImage },
         postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },

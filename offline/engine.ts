@@ -22,6 +22,19 @@ export interface RecordedResource {
     readonly parent?: string;
     /** Inputs as the engine received them; secret values are still wrapped in Pulumi's secret marker. */
     readonly inputs: Record<string, unknown>;
+    /** The id the mock engine gave it (custom resources only). */
+    readonly id?: string;
+    /** Resource options that change how the engine diffs or replaces it, where set. */
+    readonly options?: RecordedOptions;
+}
+
+/** The resource options a plan records: the ones that decide whether an update diffs, replaces or is ignored. */
+export interface RecordedOptions {
+    readonly ignoreChanges?: string[];
+    readonly replaceOnChanges?: string[];
+    readonly deleteBeforeReplace?: boolean;
+    readonly protect?: boolean;
+    readonly retainOnDelete?: boolean;
 }
 
 export interface OfflinePlan {
@@ -119,14 +132,14 @@ export async function runOffline(opts: {
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
     const { main } = await import("../program");
-    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource }[] = [];
+    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource; options?: RecordedOptions }[] = [];
     let failure: unknown;
     // The program's own outputs (still Outputs, secretness intact): runInPulumiStack returns them resolved to plain values.
     let programOutputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         // A (client-side) stack transformation sees every resource with its parent; the mock engine does not.
         pulumi.runtime.registerStackTransformation((args) => {
-            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent });
+            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, options: recordedOptions(args.opts) });
             return undefined;
         });
         try {
@@ -144,17 +157,31 @@ export async function runOffline(opts: {
     const resources: RecordedResource[] = [];
     for (const c of created) {
         const rec = mocks.records.get(`${c.type}::${c.name}`);
+        const id = mocks.idOf(c.type, c.name);
         resources.push({
             urn: (await urnOf(c.resource))!,
             type: c.type,
             name: c.name,
             parent: c.parent ? await urnOf(c.parent) : stackUrn,
             inputs: rec?.inputs ?? {},
+            ...(id ? { id } : {}),
+            ...(c.options ? { options: c.options } : {}),
         });
     }
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
     const outputs = await resolveOutputs(programOutputs);
     return { project: PROJECT, stack: opts.stack, resources, outputs, standIns };
+}
+
+/** The options worth recording, or undefined when none is set. */
+function recordedOptions(o: import("@pulumi/pulumi").CustomResourceOptions): RecordedOptions | undefined {
+    const r: { -readonly [K in keyof RecordedOptions]: RecordedOptions[K] } = {};
+    if (o.ignoreChanges?.length) r.ignoreChanges = [...o.ignoreChanges];
+    if (o.replaceOnChanges?.length) r.replaceOnChanges = [...o.replaceOnChanges];
+    if (o.deleteBeforeReplace !== undefined) r.deleteBeforeReplace = o.deleteBeforeReplace;
+    if (o.protect !== undefined) r.protect = o.protect;
+    if (o.retainOnDelete !== undefined) r.retainOnDelete = o.retainOnDelete;
+    return Object.keys(r).length ? r : undefined;
 }
 
 async function urnOf(r: import("@pulumi/pulumi").Resource | undefined): Promise<string | undefined> {

@@ -33,6 +33,11 @@ export class OfflineMocks implements Mocks {
         private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
     ) {}
 
+    /** The id given to the resource `type`/`name`, if it was registered. */
+    idOf(type: string, name: string): string | undefined {
+        return this.ids.get(`${type}::${name}`);
+    }
+
     newResource(args: MockResourceArgs): MockResourceResult {
         const key = `${args.type}::${args.name}`;
         if (this.records.has(key)) {

@@ -109,9 +109,11 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const byTier = Object.fromEntries(nets.map((n) => [n.name, n]));
             for (const t of ["edge", "app", "data"]) assert.equal(byTier[`opscenter-${t}`].driver, "overlay");
             assert.equal(byTier["opscenter-data"].options.encrypted, "true");
-            assert.deepEqual(service(plan(), "opscenter-frontend").taskSpec.networksAdvanceds.map((n: Json) => n.name), ["opscenter-edge"]);
-            const pg = service(plan(), "opscenter-pg-1");
-            assert.deepEqual(pg.taskSpec.networksAdvanceds.map((n: Json) => n.name), ["opscenter-data"]);
+            // Attached by the network resource's id (the provider reads attachments back as ids), named here for reading.
+            const nameOfId = new Map(ofType(plan(), "docker:index/network:Network").map((n) => [n.id, (unwrap(n.inputs) as Json).name]));
+            const attached = (s: Json) => s.taskSpec.networksAdvanceds.map((n: Json) => (n.name === undefined ? nameOfId.get(n.id) : `by name: ${n.name}`));
+            assert.deepEqual(attached(service(plan(), "opscenter-frontend")), ["opscenter-edge"]);
+            assert.deepEqual(attached(service(plan(), "opscenter-pg-1")), ["opscenter-data"]);
         });
 
         it("Postgres: Patroni members and etcd pinned to distinct data hosts, stop-first, passwords as secret files", () => {
