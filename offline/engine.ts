@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../config/keys";
-import { OfflineMocks } from "./mocks";
+import { OfflineMocks, PriorResource } from "./mocks";
 import { fullKey, mergeProjectConfig, readProjectConfig, readStackConfigFile, securePlaceholder } from "./projectConfig";
 
 export const PROJECT = "ops-center-ha";
@@ -26,6 +26,8 @@ export interface RecordedResource {
     readonly id?: string;
     /** Resource options that change how the engine diffs or replaces it, where set. */
     readonly options?: RecordedOptions;
+    /** The state the mock provider stored (only with `recordState`): what the next update diffs against. */
+    readonly state?: Record<string, unknown>;
 }
 
 /** The resource options a plan records: the ones that decide whether an update diffs, replaces or is ignored. */
@@ -122,11 +124,16 @@ export async function runOffline(opts: {
     stackOutputs?: (stackName: string) => Record<string, unknown>;
     /** Fail as `pulumi up` would on an unset required secret, instead of standing in for it (see readStackConfig). */
     strict?: boolean;
+    /** Record each resource's state, for a later run's `prior`. */
+    recordState?: boolean;
+    /** An earlier run's resources (with state): this run is the next update, fed that run's ids and outputs. */
+    prior?: readonly RecordedResource[];
 }): Promise<OfflinePlan> {
     const pulumi = await import("@pulumi/pulumi");
     const { values, secretKeys, standIns } = readStackConfig(opts.root, opts.stack, { overrides: opts.overrides, strict: opts.strict });
     const region = values["aws:region"] ?? "us-east-1";
-    const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})));
+    const prior = opts.prior && new Map<string, PriorResource>(opts.prior.filter((r) => r.id && r.state).map((r) => [`${r.type}::${r.name}`, { id: r.id!, state: r.state! }]));
+    const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})), prior);
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
     pulumi.runtime.setAllConfig(values, secretKeys);
 
@@ -166,6 +173,7 @@ export async function runOffline(opts: {
             inputs: rec?.inputs ?? {},
             ...(id ? { id } : {}),
             ...(c.options ? { options: c.options } : {}),
+            ...(opts.recordState && rec ? { state: rec.state } : {}),
         });
     }
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));

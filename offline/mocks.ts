@@ -12,6 +12,14 @@ export interface MockRecord {
     readonly type: string;
     readonly name: string;
     readonly inputs: Record<string, unknown>;
+    /** What the provider would store as the resource's state (inputs, computed values, values read back). */
+    readonly state: Record<string, unknown>;
+}
+
+/** A resource's id and state from an earlier run: what the engine holds for it before the next update. */
+export interface PriorResource {
+    readonly id: string;
+    readonly state: Record<string, unknown>;
 }
 
 function digest(text: string, len = 17): string {
@@ -28,9 +36,14 @@ export class OfflineMocks implements Mocks {
     readonly records = new Map<string, MockRecord>();
     private readonly ids = new Map<string, string>();
 
+    /**
+     * `prior` (keyed `type::name`) makes this a second run: a resource the first run created keeps its id and
+     * state, as after an update that changed nothing, so that outputs fed back into the program are the first run's.
+     */
     constructor(
         private readonly region: string,
         private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
+        private readonly prior?: ReadonlyMap<string, PriorResource>,
     ) {}
 
     /** The id given to the resource `type`/`name`, if it was registered. */
@@ -43,10 +56,29 @@ export class OfflineMocks implements Mocks {
         if (this.records.has(key)) {
             throw new Error(`two resources of type ${args.type} are both named ${args.name}: names must be unique per type`);
         }
-        this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-        const id = `${args.name}-${digest(key, 8)}`;
+        const before = this.prior?.get(key);
+        const id = before?.id ?? `${args.name}-${digest(key, 8)}`;
         this.ids.set(key, id);
-        return { id, state: { ...args.inputs, ...this.computed(args, id) } };
+        const state = before?.state ?? { ...args.inputs, ...this.computed(args, id), ...this.readBack(args) };
+        this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });
+        return { id, state };
+    }
+
+    /**
+     * Fields a provider stores differently from how they were given, as it reads them back after create. The
+     * Docker provider reads a Swarm service's network attachment back as the network's id (@pulumi/docker 5.2,
+     * `ServiceTaskSpecNetworksAdvanced`: "Using the name attribute of the docker network will lead to constant
+     * replacements"), so an attachment made by name differs from the state on every later update.
+     */
+    private readBack(args: MockResourceArgs): Record<string, unknown> {
+        if (args.type !== "docker:index/service:Service") return {};
+        const taskSpec = (args.inputs as Record<string, Record<string, unknown> | undefined>).taskSpec;
+        const nets = taskSpec?.networksAdvanceds as Record<string, unknown>[] | undefined;
+        if (!taskSpec || !nets) return {};
+        const idByName = new Map<unknown, string>();
+        for (const [k, r] of this.records) if (r.type === "docker:index/network:Network") idByName.set(r.inputs.name ?? r.name, this.ids.get(k)!);
+        const read = nets.map((n) => (n.name !== undefined ? { ...n, name: idByName.get(n.name) ?? n.name } : n));
+        return { taskSpec: { ...taskSpec, networksAdvanceds: read } };
     }
 
     private computed(args: MockResourceArgs, id: string): Record<string, unknown> {

@@ -14,14 +14,24 @@ const cache = new Map<string, OfflinePlan>();
 /** Thrown when the program rejects its config (or fails) for the stack. */
 export class PlanFailed extends Error {}
 
+/** How a planned run differs from the plain offline plan (see runOffline). */
+export interface PlanOptions {
+    /** Fail on an unset required secret as `pulumi up` would. */
+    readonly strict?: boolean;
+    /** Record every resource's state. */
+    readonly recordState?: boolean;
+    /** A JSON file holding an earlier plan (with state): this run is the next update. */
+    readonly priorFile?: string;
+}
+
 /** Runs `stack` with optional config overrides (`key` → value, undefined removes the key). */
-export function planStack(stack: string, overrides: Record<string, string | undefined> = {}): OfflinePlan {
-    const key = `${stack} ${JSON.stringify(overrides)}`;
+export function planStack(stack: string, overrides: Record<string, string | undefined> = {}, options: PlanOptions = {}): OfflinePlan {
+    const key = `${stack} ${JSON.stringify(overrides)} ${JSON.stringify(options)}`;
     const hit = cache.get(key);
     if (hit) return hit;
     // undefined (remove the key) travels as null: JSON has no undefined.
     const wire = JSON.stringify(overrides, (_k, v) => (v === undefined ? null : v));
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/runStack.ts"), stack, wire], {
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/runStack.ts"), stack, wire, JSON.stringify(options)], {
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
