@@ -8,15 +8,37 @@
  *
  * In the standby region this bucket is the replication destination (CrossRegion) and the promoted
  * cluster's own archive.
+ *
+ * Every request to it is recorded by S3 server access logging in a log bucket of its own (S3 User Guide, "Enabling
+ * Amazon S3 server access logging"): same region and account (S3 requires both), SSE-S3 (log delivery cannot
+ * write to a bucket whose default encryption is SSE-KMS), ACLs disabled with delivery granted by a bucket policy
+ * to `logging.s3.amazonaws.com` for this WAL bucket and account only, all public access blocked, TLS only,
+ * versioned, and its own retention: log objects expire after `ACCESS_LOG_RETENTION_DAYS`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { walBucketName } from "../lib/placement";
 
 /** Shortest noncurrent-version retention, days. */
 export const MIN_NONCURRENT_DAYS = 30;
 /** Incomplete multipart uploads are aborted after this many days. */
 export const ABORT_MULTIPART_DAYS = 7;
+
+/** Days the WAL bucket's access logs are kept. */
+export const ACCESS_LOG_RETENTION_DAYS = 365;
+/** Key prefix of the access log objects in the log bucket. */
+export const ACCESS_LOG_PREFIX = "wal-bucket/";
+
+/** The log bucket's name: the WAL bucket's, `-wal-<account>` becoming `-access-logs-<account>`, within S3's 63. */
+export function accessLogBucketName(walName: string): string {
+    const m = /^(.*)-wal-(\d{12})$/.exec(walName);
+    if (!m) throw new Error(`WAL bucket name ${JSON.stringify(walName)}: expected <head>-wal-<account id>`);
+    const tail = `-access-logs-${m[2]}`;
+    if (m[1].length + tail.length <= 63) return m[1] + tail;
+    const hash = createHash("sha256").update(m[1]).digest("hex").slice(0, 6);
+    return `${m[1].slice(0, 63 - tail.length - hash.length - 1).replace(/-+$/, "")}-${hash}${tail}`;
+}
 
 export interface WalBucketArgs {
     /** Pulumi project name (part of the bucket name). */
@@ -137,6 +159,78 @@ export class WalBucket extends pulumi.ComponentResource {
                 },
             ],
         }, { parent: this, dependsOn: [versioning] });
+
+        // Server access log of the WAL bucket, in a log bucket of its own.
+        const logBucket = new aws.s3.Bucket(`${name}-access-logs`, {
+            bucket: bucket.bucket.apply(accessLogBucketName),
+            forceDestroy: false,
+            tags: tags(`${name}-access-logs`),
+        }, parent);
+        const logOwnership = new aws.s3.BucketOwnershipControls(`${name}-access-logs-ownership`, {
+            bucket: logBucket.id,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        }, parent);
+        const logPublicBlock = new aws.s3.BucketPublicAccessBlock(`${name}-access-logs-public-block`, {
+            bucket: logBucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, parent);
+        const logVersioning = new aws.s3.BucketVersioning(`${name}-access-logs-versioning`, {
+            bucket: logBucket.id,
+            versioningConfiguration: { status: "Enabled" },
+        }, parent);
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-access-logs-sse`, {
+            bucket: logBucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        }, parent);
+        const logPolicy = pulumi.all([logBucket.arn, bucket.arn, identity.accountId]).apply(([arn, source, accountId]) => JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [arn, `${arn}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+                {
+                    Sid: "S3ServerAccessLogsOfTheWalBucket",
+                    Effect: "Allow",
+                    Principal: { Service: "logging.s3.amazonaws.com" },
+                    Action: "s3:PutObject",
+                    Resource: `${arn}/${ACCESS_LOG_PREFIX}*`,
+                    Condition: { ArnLike: { "aws:SourceArn": source }, StringEquals: { "aws:SourceAccount": accountId } },
+                },
+            ],
+        }));
+        const logPolicyResource = new aws.s3.BucketPolicy(`${name}-access-logs-policy`, { bucket: logBucket.id, policy: logPolicy }, { parent: this, dependsOn: [logPublicBlock, logOwnership] });
+        new aws.s3.BucketLifecycleConfiguration(`${name}-access-logs-lifecycle`, {
+            bucket: logBucket.id,
+            rules: [
+                {
+                    id: "access-log-retention",
+                    status: "Enabled",
+                    filter: {},
+                    expiration: { days: ACCESS_LOG_RETENTION_DAYS },
+                    noncurrentVersionExpiration: { noncurrentDays: ABORT_MULTIPART_DAYS },
+                },
+                {
+                    id: "abort-incomplete-multipart",
+                    status: "Enabled",
+                    filter: {},
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS },
+                },
+            ],
+        }, { parent: this, dependsOn: [logVersioning] });
+        // After the policy that lets the logging service deliver.
+        new aws.s3.BucketLogging(`${name}-access-logging`, {
+            bucket: bucket.id,
+            targetBucket: logBucket.id,
+            targetPrefix: ACCESS_LOG_PREFIX,
+        }, { parent: this, dependsOn: [logPolicyResource] });
 
         this.bucketName = bucket.bucket;
         this.bucketArn = bucket.arn;
