@@ -90,10 +90,13 @@ describe("AWS and provider rules, one failing field each", () => {
 });
 
 describe("AWS and provider rules on the offline plan", () => {
+    const clean = (plan: ReturnType<typeof planStack>) =>
+        assert.deepEqual(checkPlan(plan.resources).map((v) => `${v.rule} ${v.resource}: ${v.message}`), []);
     for (const stack of STACKS) {
-        it(`${stack}: no registered resource breaks an AWS or provider rule`, () => {
-            const violations = checkPlan(planStack(stack).resources);
-            assert.deepEqual(violations.map((v) => `${v.rule} ${v.resource}: ${v.message}`), []);
-        });
+        it(`${stack}: no registered resource breaks an AWS or provider rule`, () => clean(planStack(stack)));
     }
+    it("us-east-1 on an existing Swarm: no registered resource breaks an AWS or provider rule", () =>
+        clean(planStack("us-east-1", { existingSwarmHost: "ssh://admin@manager-1", existingSwarmDataHosts: "node-1,node-2,node-3" })));
+    it("us-east-1 while rolling one host: still clean (one instance takes its user data, by replacement)", () =>
+        clean(planStack("us-east-1", { rollHost: "app-1" })));
 });

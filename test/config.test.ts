@@ -127,6 +127,8 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["an existing Swarm names its data hosts", P, { existingSwarmHost: "unix:///var/run/docker.sock" }, "existingSwarmDataHosts", /required with existingSwarmHost/],
         ["an existing Swarm has at least 3 data hosts", P, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b" }, "existingSwarmDataHosts", /at least 3 distinct hostnames/],
         ["an existing Swarm serves a primary region only", S, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "existingSwarmHost", /only supported in a primary region/],
+        ["rollHost names one host of this stack", P, { rollHost: "app-3" }, "rollHost", /one host of this stack: edge-0\.\.edge-1, app-0\.\.app-2, data-0\.\.data-2/],
+        ["rollHost is not used with an existing Swarm", P, { rollHost: "app-1", existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "rollHost", /not with existingSwarmHost/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
         ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl <value> --stack us-east-1/],
     ];
