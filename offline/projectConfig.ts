@@ -200,7 +200,11 @@ const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 export function ciphertextProblem(file: StackConfigFile, ciphertext: string): string | undefined {
     const provider = file.secretsprovider ?? (file.encryptionsalt ? "passphrase" : "service");
     if (provider === "service" || provider === "default") {
-        if (!B64.test(ciphertext) || ciphertext === "") return `illegal base64 data in ${JSON.stringify(ciphertext)} (Pulumi Cloud ciphertext is base64)`;
+        // Go's base64.StdEncoding.DecodeString: a CorruptInputError at the first byte it cannot take.
+        if (!B64.test(ciphertext) || ciphertext === "") {
+            const bad = [...ciphertext].findIndex((c) => !/[A-Za-z0-9+/=]/.test(c));
+            return `illegal base64 data at input byte ${bad >= 0 ? bad : ciphertext.length}`;
+        }
         return undefined;
     }
     if (provider === "passphrase" && !file.encryptionsalt) return "the stack file has secretsprovider: passphrase but no encryptionsalt";

@@ -85,7 +85,7 @@ describe("engine config rules (pulumi/pulumi sdk/go/common/workspace)", () => {
         assert.ok(stackFile("  proj:config:size: 3").config.has("proj:size"));
     });
     it("a secure value must be ciphertext the stack's secrets provider can decrypt", () => {
-        engineFails(() => merge("", "  proj:s:\n    secure: v1:REPLACE-ME-with-pulumi-config-set-secret"), "failed to decrypt encrypted configuration value 's': illegal base64 data in \"v1:REPLACE-ME-with-pulumi-config-set-secret\" (Pulumi Cloud ciphertext is base64)");
+        engineFails(() => merge("", "  proj:s:\n    secure: v1:REPLACE-ME-with-pulumi-config-set-secret"), "failed to decrypt encrypted configuration value 's': illegal base64 data at input byte 2");
         engineFails(() => merge("", "  proj:s:\n    secure: v1:REPLACE-ME", "encryptionsalt: v1:abc:def\n"), "failed to decrypt encrypted configuration value 's': bad value");
         engineFails(() => merge("", `  proj:s:\n    secure: v1:${NONCE}:${SEALED}`, "secretsprovider: awskms://alias/x\n"), "failed to decrypt encrypted configuration value 's': the stack file names secretsprovider awskms://alias/x but has no encryptedkey");
         const ok = merge("  s:\n    type: string\n    secret: true", `  proj:s:\n    secure: v1:${NONCE}:${SEALED}`, "encryptionsalt: v1:abc:def\n");
