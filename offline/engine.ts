@@ -19,6 +19,12 @@ export interface RecordedResource {
     readonly type: string;
     readonly name: string;
     readonly parent?: string;
+    /** The id the (mock) provider returned: what other resources' inputs refer to. */
+    readonly id?: string;
+    /** URN of the resource's explicit or inherited provider (custom resources only). */
+    readonly provider?: string;
+    /** Resource options a policy or a diff reads (as the engine sends them to a policy pack). */
+    readonly opts?: { readonly ignoreChanges?: string[]; readonly protect?: boolean; readonly deleteBeforeReplace?: boolean };
     /** Inputs as the engine received them; secret values are still wrapped in Pulumi's secret marker. */
     readonly inputs: Record<string, unknown>;
 }
@@ -83,14 +89,14 @@ export async function runOffline(opts: {
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
     const { main } = await import("../program");
-    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource }[] = [];
+    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource; opts: import("@pulumi/pulumi").ResourceOptions }[] = [];
     let failure: unknown;
     // The program's own outputs (still Outputs, secretness intact): runInPulumiStack returns them resolved to plain values.
     let programOutputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         // A (client-side) stack transformation sees every resource with its parent; the mock engine does not.
         pulumi.runtime.registerStackTransformation((args) => {
-            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent });
+            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, opts: args.opts });
             return undefined;
         });
         try {
@@ -108,11 +114,25 @@ export async function runOffline(opts: {
     const resources: RecordedResource[] = [];
     for (const c of created) {
         const rec = mocks.records.get(`${c.type}::${c.name}`);
+        const o = c.opts as { ignoreChanges?: string[]; protect?: boolean; deleteBeforeReplace?: boolean };
+        const opts = {
+            ...(o.ignoreChanges?.length ? { ignoreChanges: [...o.ignoreChanges] } : {}),
+            ...(o.protect ? { protect: true } : {}),
+            ...(o.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+        };
+        // Only custom resources (and providers) have an id; a component has none.
+        const id = pulumi.CustomResource.isInstance(c.resource) ? mocks.idOf(`${c.type}::${c.name}`) : undefined;
+        // The SDK keeps the provider a custom resource was registered with (explicit or inherited) in `__prov`.
+        const prov = (c.resource as unknown as { __prov?: import("@pulumi/pulumi").ProviderResource }).__prov;
+        const provider = prov ? await urnOf(prov) : undefined;
         resources.push({
             urn: (await urnOf(c.resource))!,
             type: c.type,
             name: c.name,
             parent: c.parent ? await urnOf(c.parent) : stackUrn,
+            ...(id ? { id } : {}),
+            ...(provider ? { provider } : {}),
+            ...(Object.keys(opts).length ? { opts } : {}),
             inputs: rec?.inputs ?? {},
         });
     }
@@ -162,7 +182,16 @@ export function planJson(plan: OfflinePlan): string {
         {
             project: plan.project,
             stack: plan.stack,
-            resources: plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: sortKeys(redactSecrets(r.inputs)) })),
+            resources: plan.resources.map((r) => ({
+                urn: r.urn,
+                type: r.type,
+                name: r.name,
+                parent: r.parent ?? null,
+                ...(r.id ? { id: r.id } : {}),
+                ...(r.provider ? { provider: r.provider } : {}),
+                ...(r.opts ? { opts: r.opts } : {}),
+                inputs: sortKeys(redactSecrets(r.inputs)),
+            })),
             outputs: sortKeys(redactSecrets(plan.outputs)),
         },
         null,

@@ -33,6 +33,11 @@ export class OfflineMocks implements Mocks {
         private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
     ) {}
 
+    /** The id this mock returned for `type::name` (custom resources only). */
+    idOf(key: string): string | undefined {
+        return this.ids.get(key);
+    }
+
     newResource(args: MockResourceArgs): MockResourceResult {
         const key = `${args.type}::${args.name}`;
         if (this.records.has(key)) {
