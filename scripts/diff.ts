@@ -6,12 +6,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { costOfPlan } from "../offline/cost";
 import { diffPlans, formatDiff } from "../offline/diff";
 import { planAtRef, planIn } from "../offline/gitPlan";
-import { prComment } from "../offline/prComment";
-import { runPack } from "../offline/policyReport";
 import { blocks } from "../offline/policyRun";
+import { prJob } from "../offline/prJob";
 import { regionOf } from "./costRegion";
 
 async function cli(argv: string[]): Promise<number> {
@@ -24,20 +22,16 @@ async function cli(argv: string[]): Promise<number> {
         return 2;
     }
     const root = path.resolve(__dirname, "..");
-    const before = planAtRef(root, base, stack, { npmCi: argv.includes("--npm-ci") });
-    const after = planIn(root, stack);
-    const diff = diffPlans(before, after);
+    const npmCi = argv.includes("--npm-ci");
     let text: string;
     let code = 0;
     if (argv.includes("--markdown")) {
-        const policy = await runPack(after);
-        const region = regionOf(root, stack);
-        text = prComment({ stack, baseRef: base, diff, policy, costBefore: costOfPlan(before, region), costAfter: costOfPlan(after, region) });
-        code = blocks(policy) ? 1 : 0;
-    } else if (argv.includes("--json")) {
-        text = JSON.stringify(diff, null, 2) + "\n";
+        const job = await prJob(root, stack, base, regionOf(root, stack), { npmCi });
+        text = job.comment;
+        code = blocks(job.policy) ? 1 : 0;
     } else {
-        text = formatDiff(diff, process.stdout.isTTY === true && !argv.includes("--no-color"));
+        const diff = diffPlans(planAtRef(root, base, stack, { npmCi }), planIn(root, stack));
+        text = argv.includes("--json") ? JSON.stringify(diff, null, 2) + "\n" : formatDiff(diff, process.stdout.isTTY === true && !argv.includes("--no-color"));
     }
     if (out) fs.writeFileSync(out, text);
     else process.stdout.write(text);
