@@ -190,12 +190,12 @@ export const haEtcdQuorum: StackPolicy = {
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Run 3 (or 5) etcd members, each constrained to its own node.hostname.",
-    validateStack: (args, report) => {
+    validateStack: forStackType(TYPES.service, (_svcs, args, report) => {
         const etcd = tierServices(args, "etcd");
         if (etcd.length < 3 || etcd.length % 2 === 0) report(`${etcd.length} etcd members: need an odd number, at least 3`);
         const hosts = etcd.map((s) => ((props(s).taskSpec?.placement?.constraints ?? []) as string[]).find((c) => c.startsWith("node.hostname")));
         if (hosts.some((h) => !h) || new Set(hosts).size !== hosts.length) report(`etcd members are not each pinned to a distinct host (${hosts.join(", ")})`);
-    },
+    }),
 };
 
 export const stackPolicies = [haTiersPresent, haPatroniTiming, haSentinelQuorum, haStandbyRedisNeverPromoted, haWebReplicas, haReservationsFit, haRollingUpdateRoom, haEtcdQuorum];

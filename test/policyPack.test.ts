@@ -4,7 +4,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { ALL_POLICIES, AREAS, PACK_NAME, PACK_VERSION } from "../policies/all";
@@ -110,6 +112,25 @@ describe("offline runner (as @pulumi/policy's server builds the args)", () => {
     it("--json gives pack, policy, level, urn and message per violation", async () => {
         const j = JSON.parse(reportJson(await run(onePlan({}))));
         assert.deepEqual(Object.keys(j.violations[0]).sort(), ["level", "message", "pack", "policy", "urn"]);
+    });
+});
+
+describe("npm run policy (the CLI)", () => {
+    const cli = (plan: PlanLike, ...flags: string[]) => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-cli-")), "plan.json");
+        fs.writeFileSync(file, JSON.stringify(plan));
+        return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/policy.ts"), "t", "--plan", file, ...flags], { cwd: ROOT, encoding: "utf8" });
+    };
+    const rule = (cidrIpv4: string) => ({ project: "ops-center-ha", stack: "t", resources: [{ urn: "urn:pulumi:t::ops-center-ha::aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::ssh", type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "ssh", inputs: { cidrIpv4, ipProtocol: "tcp", fromPort: 22, toPort: 22, description: "SSH" } }] });
+    it("exits 1 and prints the violation like pulumi preview --policy-pack on a mandatory violation", () => {
+        const r = cli(rule("0.0.0.0/0"));
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stdout, /\[mandatory\] {2}ops-center-ha-policies v0\.1\.0 {2}sg-no-world-ssh \(ssh: aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule\)/);
+    });
+    it("exits 0 on a compliant plan; --json names pack, policy, level, urn, message", () => {
+        const r = cli(rule("198.51.100.0/24"), "--json");
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.equal(JSON.parse(r.stdout).passed, true);
     });
 });
 
