@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -29,6 +29,32 @@ describe("policy pack shape", () => {
         assert.equal(PACK_VERSION, pkg.version);
         assert.equal(pkg.dependencies["@pulumi/policy"], JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies["@pulumi/policy"]);
         assert.match(PACK_NAME, /^[a-zA-Z0-9-_.]{1,100}$/, "the runtime's packNameRE");
+    });
+    it("policies/index.ts starts the pack's analyzer server, as the Pulumi CLI runs it (it prints its port)", async () => {
+        // Run from policies/ (the runtime reads the version from ./package.json); stopped by its pid, bounded.
+        const child = spawn(process.execPath, ["--import", "tsx", "index.ts"], { cwd: POLICIES, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stderr.on("data", (d) => (err += d));
+        try {
+            const port = await new Promise<string>((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error(`no port within 60 s: ${err}`)), 60_000);
+                child.stdout.on("data", (d) => {
+                    out += d;
+                    if (out.includes("\n")) {
+                        clearTimeout(timer);
+                        resolve(out.split("\n")[0]);
+                    }
+                });
+                child.on("exit", (code) => {
+                    clearTimeout(timer);
+                    reject(new Error(`the pack exited ${code}: ${err}`));
+                });
+            });
+            assert.match(port, /^\d+$/);
+        } finally {
+            child.kill("SIGTERM");
+        }
     });
     it("builds `new PolicyPack` only in policies/index.ts (it starts a gRPC server)", () => {
         const files = fs.readdirSync(POLICIES).filter((f) => f.endsWith(".ts"));
