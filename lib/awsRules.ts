@@ -18,7 +18,7 @@ export interface PlannedResource {
     /** Inputs; values may still be wrapped in Pulumi's secret marker. */
     readonly inputs: Readonly<Record<string, unknown>>;
     /** Resource options that change how the engine diffs it. */
-    readonly options?: { readonly ignoreChanges?: readonly string[] };
+    readonly opts?: { readonly ignoreChanges?: readonly string[] };
 }
 
 /** One broken rule on one resource. */
@@ -317,7 +317,7 @@ export function userDataProblems(inputs: Record<string, unknown>, ignoreChanges:
 
 /** Whether an instance takes user-data changes in this update (not ignored). */
 const takesUserData = (r: PlannedResource) =>
-    ["userData", "userDataBase64"].some((f) => r.inputs[f] !== undefined && !(r.options?.ignoreChanges ?? []).includes(f));
+    ["userData", "userDataBase64"].some((f) => r.inputs[f] !== undefined && !(r.opts?.ignoreChanges ?? []).includes(f));
 
 export const userData: AwsRule = {
     id: "ec2-user-data",
@@ -326,7 +326,7 @@ export const userData: AwsRule = {
     types: ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate"],
     check(r, plan) {
         const rolling = plan.filter((x) => x.type === r.type && takesUserData(x)).length;
-        return userDataProblems(r.inputs as Record<string, unknown>, r.options?.ignoreChanges, rolling);
+        return userDataProblems(r.inputs as Record<string, unknown>, r.opts?.ignoreChanges, rolling);
     },
 };
 

@@ -1,25 +1,154 @@
 /**
- * What the next `pulumi up` would change on one resource, the way the engine and the bridged providers (aws,
- * docker) decide it: the program's new inputs, after `ignoreChanges` (the engine replaces ignored properties
- * with their old values, pulumi/pulumi `processIgnoreChanges`), compared with the state the provider stored.
- * Pure, for the re-apply tests: nothing random, time-based or order-dependent may differ between two runs,
- * and no field may read back differently from how it was given.
+ * The offline plan diff (pure: two plans in, changes out): created, deleted, updated (which inputs) and
+ * replaced (an input the provider replaces on, per replaceOnChange.ts), by URN. Stateful resources that would
+ * be replaced or deleted are flagged. Inputs listed in a resource's `ignoreChanges` are not diffs (the engine
+ * ignores them). Values are never printed for secrets: plans carry them as "[secret]", and any value of a
+ * secret-looking key is masked too.
  */
-import { isDeepStrictEqual } from "node:util";
+import { isStateful, STATEFUL_IMAGES } from "../policies/support";
+import type { PlanLike } from "./policyRun";
+import { replacingPaths } from "./replaceOnChange";
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export type ChangeKind = "create" | "delete" | "update" | "replace";
 
-function plain(v: unknown): unknown {
-    if (v !== null && typeof v === "object" && SIG_KEY in v) return plain((v as unknown as { value: unknown }).value);
-    if (Array.isArray(v)) return v.map(plain);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+export interface PropertyChange {
+    readonly path: string;
+    readonly before?: unknown;
+    readonly after?: unknown;
+}
+
+export interface Change {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly kind: ChangeKind;
+    readonly properties: PropertyChange[];
+    /** Changed inputs that force the replacement. */
+    readonly replaceBecause: string[];
+    readonly stateful: boolean;
+    /** Stateful and replaced or deleted: data at risk. */
+    readonly flagged: boolean;
+}
+
+export interface PlanDiff {
+    readonly stack: string;
+    readonly changes: Change[];
+    readonly unchanged: number;
+}
+
+type Res = PlanLike["resources"][number];
+
+const STATEFUL_TYPES = new Set(["aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "docker:index/volume:Volume"]);
+
+/** True when losing this resource loses data: buckets, KMS keys, hosts, volumes, Patroni/etcd/Redis and other volume-backed services. */
+export function isStatefulResource(r: Res): boolean {
+    if (STATEFUL_TYPES.has(r.type)) return true;
+    return r.type === "docker:index/service:Service" && isStateful(r.inputs, STATEFUL_IMAGES);
+}
+
+/** Docker's label lists are sets of { label, value } (TypeSet in the provider): compare them by label. */
+function keyed(v: unknown): unknown {
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === "object" && typeof (x as { label?: unknown }).label === "string")) {
+        return Object.fromEntries(v.map((x) => [(x as { label: string }).label, (x as { value?: unknown }).value]));
+    }
     return v;
 }
 
-/** Top-level input properties whose new value differs from the stored state, ignored properties left out. */
-export function changedProperties(newInputs: Record<string, unknown>, oldState: Record<string, unknown>, ignoreChanges: readonly string[] = []): string[] {
-    return Object.keys(newInputs)
-        .filter((k) => !ignoreChanges.includes(k))
-        .filter((k) => !isDeepStrictEqual(plain(newInputs[k]), plain(oldState[k])))
-        .sort();
+/** Dotted paths of every leaf that differs between `a` and `b`. */
+export function changedPaths(a0: unknown, b0: unknown, prefix = ""): PropertyChange[] {
+    const a = keyed(a0);
+    const b = keyed(b0);
+    if (JSON.stringify(a) === JSON.stringify(b)) return [];
+    const bothObjects = a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b);
+    if (!bothObjects || prefix.split(".").length > 6) return [{ path: prefix || "(root)", before: a, after: b }];
+    const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    return keys.flatMap((k) => {
+        const path = Array.isArray(a) ? `${prefix}[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? (prefix ? `${prefix}.${k}` : k) : `${prefix}[${JSON.stringify(k)}]`;
+        return changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path);
+    });
+}
+
+function ignored(path: string, ignoreChanges: readonly string[]): boolean {
+    return ignoreChanges.some((i) => path === i || path.startsWith(`${i}.`) || path.startsWith(`${i}[`));
+}
+
+/** The diff from `base` to `head` (both plans of one stack). */
+export function diffPlans(base: PlanLike, head: PlanLike): PlanDiff {
+    const before = new Map(base.resources.map((r) => [r.urn, r]));
+    const after = new Map(head.resources.map((r) => [r.urn, r]));
+    const changes: Change[] = [];
+    let unchanged = 0;
+    for (const r of head.resources) {
+        const old = before.get(r.urn);
+        if (!old) {
+            const stateful = isStatefulResource(r);
+            changes.push({ urn: r.urn, type: r.type, name: r.name, kind: "create", properties: [], replaceBecause: [], stateful, flagged: false });
+            continue;
+        }
+        const props = changedPaths(old.inputs, r.inputs).filter((p) => !ignored(p.path, r.opts?.ignoreChanges ?? []));
+        if (props.length === 0) {
+            unchanged++;
+            continue;
+        }
+        const because = replacingPaths(r.type, props.map((p) => p.path), r.inputs);
+        const stateful = isStatefulResource(r) || isStatefulResource(old);
+        const kind: ChangeKind = because.length ? "replace" : "update";
+        changes.push({ urn: r.urn, type: r.type, name: r.name, kind, properties: props, replaceBecause: because, stateful, flagged: stateful && kind === "replace" });
+    }
+    for (const r of base.resources) {
+        if (after.has(r.urn)) continue;
+        const stateful = isStatefulResource(r);
+        changes.push({ urn: r.urn, type: r.type, name: r.name, kind: "delete", properties: [], replaceBecause: [], stateful, flagged: stateful });
+    }
+    const order: Record<ChangeKind, number> = { delete: 0, replace: 1, update: 2, create: 3 };
+    changes.sort((x, y) => Number(y.flagged) - Number(x.flagged) || order[x.kind] - order[y.kind] || x.urn.localeCompare(y.urn));
+    return { stack: head.stack, changes, unchanged };
+}
+
+const SECRET_KEY = /(password|passwd|secret|token|private_?key|auth_?pass|credential)/i;
+
+/** A short, secret-safe rendering of one value. */
+export function showValue(path: string, v: unknown): string {
+    if (v === undefined) return "(unset)";
+    if (v === "[secret]") return "[secret]";
+    const leaf = path.split(/[.[\]]/).filter(Boolean).pop() ?? "";
+    if (SECRET_KEY.test(leaf) && !/_FILE$/i.test(leaf) && typeof v === "string" && !v.startsWith("/run/secrets/")) return "[secret]";
+    const text = typeof v === "string" ? v : JSON.stringify(v);
+    if (text.length <= 120 && !text.includes("\n")) return JSON.stringify(v);
+    let h = 0;
+    for (const c of text) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    return `(${text.length} chars, #${h.toString(16).padStart(8, "0")})`;
+}
+
+export function counts(d: PlanDiff): Record<ChangeKind | "flagged", number> {
+    const c = { create: 0, update: 0, replace: 0, delete: 0, flagged: 0 };
+    for (const x of d.changes) {
+        c[x.kind]++;
+        if (x.flagged) c.flagged++;
+    }
+    return c;
+}
+
+const SYMBOL: Record<ChangeKind, string> = { create: "+", delete: "-", update: "~", replace: "+-" };
+
+/** One change as text lines (no colour). */
+export function changeLines(c: Change): string[] {
+    const why = c.kind === "replace" ? ` (replaces: ${c.replaceBecause.join(", ")})` : "";
+    const lines = [`${SYMBOL[c.kind]} ${c.kind} ${c.type} ${c.name}${why}${c.flagged ? "  [STATEFUL]" : ""}`];
+    for (const p of c.properties) lines.push(`    ${p.path}: ${showValue(p.path, p.before)} => ${showValue(p.path, p.after)}`);
+    return lines;
+}
+
+/** The diff as terminal text; flagged changes first, in red when `color`. */
+export function formatDiff(d: PlanDiff, color = false): string {
+    const c = counts(d);
+    const red = (s: string) => (color ? `\x1b[31;1m${s}\x1b[0m` : s);
+    const out = [`Stack ${d.stack}: +${c.create} to create, ~${c.update} to update, +-${c.replace} to replace, -${c.delete} to delete, ${d.unchanged} unchanged`];
+    const flagged = d.changes.filter((x) => x.flagged);
+    if (flagged.length) {
+        out.push(red(`${flagged.length} STATEFUL resource(s) would be replaced or deleted:`));
+        for (const x of flagged) out.push(...changeLines(x).map(red));
+    }
+    for (const x of d.changes.filter((y) => !y.flagged)) out.push(...changeLines(x));
+    return out.join("\n") + "\n";
 }

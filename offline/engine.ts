@@ -20,12 +20,14 @@ export interface RecordedResource {
     readonly type: string;
     readonly name: string;
     readonly parent?: string;
+    /** URN of the resource's explicit or inherited provider (custom resources only). */
+    readonly provider?: string;
     /** Inputs as the engine received them; secret values are still wrapped in Pulumi's secret marker. */
     readonly inputs: Record<string, unknown>;
     /** The id the mock engine gave it (custom resources only). */
     readonly id?: string;
-    /** Resource options that change how the engine diffs or replaces it, where set. */
-    readonly options?: RecordedOptions;
+    /** Resource options that change how the engine diffs, replaces or deletes it (what a policy pack or a diff reads), where set. */
+    readonly opts?: RecordedOptions;
     /** The state the mock provider stored (only with `recordState`): what the next update diffs against. */
     readonly state?: Record<string, unknown>;
 }
@@ -165,6 +167,9 @@ export async function runOffline(opts: {
     for (const c of created) {
         const rec = mocks.records.get(`${c.type}::${c.name}`);
         const id = mocks.idOf(c.type, c.name);
+        // The SDK keeps the provider a custom resource was registered with (explicit or inherited) in `__prov`.
+        const prov = (c.resource as unknown as { __prov?: import("@pulumi/pulumi").ProviderResource }).__prov;
+        const provider = prov ? await urnOf(prov) : undefined;
         resources.push({
             urn: (await urnOf(c.resource))!,
             type: c.type,
@@ -172,7 +177,8 @@ export async function runOffline(opts: {
             parent: c.parent ? await urnOf(c.parent) : stackUrn,
             inputs: rec?.inputs ?? {},
             ...(id ? { id } : {}),
-            ...(c.options ? { options: c.options } : {}),
+            ...(provider ? { provider } : {}),
+            ...(c.options ? { opts: c.options } : {}),
             ...(opts.recordState && rec ? { state: rec.state } : {}),
         });
     }
@@ -233,7 +239,16 @@ export function planJson(plan: OfflinePlan): string {
         {
             project: plan.project,
             stack: plan.stack,
-            resources: plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, inputs: sortKeys(redactSecrets(r.inputs)) })),
+            resources: plan.resources.map((r) => ({
+                urn: r.urn,
+                type: r.type,
+                name: r.name,
+                parent: r.parent ?? null,
+                ...(r.id ? { id: r.id } : {}),
+                ...(r.provider ? { provider: r.provider } : {}),
+                ...(r.opts ? { opts: r.opts } : {}),
+                inputs: sortKeys(redactSecrets(r.inputs)),
+            })),
             outputs: sortKeys(redactSecrets(plan.outputs)),
         },
         null,

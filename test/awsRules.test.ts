@@ -21,11 +21,11 @@ const ok: Record<string, PlannedResource> = {
     doc: { type: "aws:ssm/document:Document", name: "d", inputs: { name: "opscenter-us-east-1-keepalived-apply" } },
     alias: { type: "aws:kms/alias:Alias", name: "a", inputs: { name: "alias/ops-center-ha-us-east-1-wal" } },
     tagged: { type: "aws:ec2/vpc:Vpc", name: "v", inputs: { tags: { Name: "net-vpc", "opscenter:stack": "us-east-1" } } },
-    host: { type: "aws:ec2/instance:Instance", name: "h", inputs: { userData: "#cloud-config\n" }, options: { ignoreChanges: ["userData"] } },
+    host: { type: "aws:ec2/instance:Instance", name: "h", inputs: { userData: "#cloud-config\n" }, opts: { ignoreChanges: ["userData"] } },
     service: { type: "docker:index/service:Service", name: "s", inputs: { taskSpec: { networksAdvanceds: [{ id: "net-data-0a1b2c3d" }] } } },
     network: { type: "docker:index/network:Network", name: "net-data", id: "net-data-0a1b2c3d", inputs: { name: "opscenter-data" } },
 };
-const withInputs = (r: PlannedResource, inputs: Record<string, unknown>, options = r.options): PlannedResource => ({ ...r, inputs: { ...r.inputs, ...inputs }, options });
+const withInputs = (r: PlannedResource, inputs: Record<string, unknown>, opts = r.opts): PlannedResource => ({ ...r, inputs: { ...r.inputs, ...inputs }, opts });
 
 function violates(rule: AwsRule, r: PlannedResource, message: RegExp, plan: PlannedResource[] = [r]) {
     assert.deepEqual(rule.check(ok[Object.keys(ok).find((k) => ok[k].type === r.type)!], [...Object.values(ok)]), [], `${rule.id}: the happy path complies`);

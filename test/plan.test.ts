@@ -53,7 +53,10 @@ describe("offline plan", () => {
             assert.deepEqual(Object.keys(doc), ["project", "stack", "resources", "outputs"]);
             assert.equal(doc.project, "ops-center-ha");
             assert.equal(doc.stack, stack);
-            for (const r of doc.resources) assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "inputs"]);
+            // id (custom resources), provider and opts (ignoreChanges, protect, deleteBeforeReplace) appear when set.
+            const shape = ["urn", "type", "name", "parent", "id", "provider", "opts", "inputs"];
+            for (const r of doc.resources) assert.deepEqual(Object.keys(r), shape.filter((k) => k in r));
+            for (const r of doc.resources) for (const k of ["urn", "type", "name", "parent", "inputs"]) assert.ok(k in r, k);
             const urns = doc.resources.map((r: { urn: string }) => r.urn);
             assert.deepEqual(urns, [...urns].sort());
             assert.equal(new Set(urns).size, urns.length, "URNs are unique");

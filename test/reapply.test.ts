@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { changedProperties } from "../offline/diff";
+import { changedProperties } from "../offline/reapply";
 import type { OfflinePlan, RecordedResource } from "../offline/engine";
 import { planStack, STACKS } from "./harness";
 
@@ -34,7 +34,7 @@ function changes(before: OfflinePlan, next: OfflinePlan): Record<string, string[
     for (const r of next.resources) {
         const o = old.get(r.urn);
         if (!o || !custom(o)) continue;
-        const changed = changedProperties(r.inputs, o.state!, r.options?.ignoreChanges);
+        const changed = changedProperties(r.inputs, o.state!, r.opts?.ignoreChanges);
         if (changed.length) out[r.name] = changed;
     }
     return out;
