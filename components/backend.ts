@@ -21,6 +21,8 @@ export interface BackendArgs {
     readonly host: string;
     /** TLS mode of the edge. */
     readonly tls: TraefikTls;
+    /** App nodes the tasks may use (undefined on an existing Swarm): decides the update order. */
+    readonly appNodes: number | undefined;
     /** Postgres through the Patroni-following router (HAProxy), never a fixed member. */
     readonly database: { readonly host: pulumi.Input<string>; readonly port: number; readonly name: string; readonly user: string; readonly passwordSecret: docker.Secret };
     /** Redis through Sentinel: the client asks the sentinels for the master. */
@@ -33,8 +35,7 @@ export const BACKEND_SETTINGS = {
     healthPath: "/health",
     health: { interval: 15, timeout: 5, retries: 3, startPeriod: 60 },
     restartMaxAttempts: 5,
-    limits: { cpus: 2, memory: "2G" },
-    reservations: { cpus: 1, memory: "1G" },
+    tier: "backend",
     update: { parallelism: 1, delay: "30s", monitor: "60s" },
     stopGraceSeconds: 30,
     stickyCookie: "opscenter_backend",
@@ -70,6 +71,7 @@ export class Backend extends pulumi.ComponentResource {
                 serviceName: `${args.swarm.prefix}-backend-${color}`,
                 image: active ? args.activeImage : args.inactiveImage,
                 replicas: args.replicas,
+                eligibleNodes: args.appNodes,
                 labels: { ...(active ? routed : { "traefik.enable": "false" }), "opscenter.color": color, "opscenter.active": String(active) },
                 networks: [args.swarm.networks.edge, args.swarm.networks.app],
                 env: {

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
-import { placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { swarmResources, TIER_SIZES } from "../lib/sizing";
+import { memoryBytes, placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
 
 /** The `redis` user of the official image. */
@@ -98,6 +99,8 @@ export class Redis extends pulumi.ComponentResource {
                     // The primary region's first node starts as master; every other node starts as its replica.
                     replicaOf: primary && i === 0 ? undefined : { host: mHost, port: masterPort },
                     replicaPriority: primary ? D.replicaPriority : 0,
+                    // Three quarters of the memory limit: a snapshot's fork copies pages as they are written.
+                    maxmemoryMb: Math.floor((0.75 * memoryBytes(TIER_SIZES.redis.limits.memory)) / 1024 ** 2),
                 }),
             );
             const confObj = swarmConfig(this, ctx, `${node}-conf`, conf);
@@ -107,6 +110,7 @@ export class Redis extends pulumi.ComponentResource {
                 configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
                 secrets: [secret],
                 port: D.port,
+                resources: swarmResources("redis"),
             });
         });
 
@@ -193,7 +197,14 @@ export class Redis extends pulumi.ComponentResource {
         service: string,
         args: RedisArgs,
         i: number,
-        spec: { image: pulumi.Input<string>; commands: string[]; configs: ReturnType<typeof mountConfig>[]; secrets: ReturnType<typeof mountSecret>[]; port: number },
+        spec: {
+            image: pulumi.Input<string>;
+            commands: string[];
+            configs: ReturnType<typeof mountConfig>[];
+            secrets: ReturnType<typeof mountSecret>[];
+            port: number;
+            resources?: ReturnType<typeof swarmResources>;
+        },
     ): docker.Service {
         const ctx = args.swarm;
         const h = args.hosts[i % args.hosts.length];
@@ -212,6 +223,7 @@ export class Redis extends pulumi.ComponentResource {
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
                     },
                     placement: { constraints: placeOn("data", { hostname: h.hostname }) },
+                    resources: spec.resources,
                     networksAdvanceds: [{ name: ctx.networks.data }],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },
