@@ -59,6 +59,8 @@ export interface RedisArgs {
 export class Redis extends pulumi.ComponentResource {
     /** The sentinels' addresses (for Sentinel-aware clients); empty in the standby region. */
     readonly sentinelAddresses: pulumi.Output<string[]>;
+    /** Standby only: the local replica's announced host:port (the standby backend's Redis until promotion). */
+    readonly replicaAddress?: pulumi.Output<string>;
     /** The initial master's announced address (the standby region follows it). */
     readonly masterAddress: pulumi.Output<string>;
     readonly masterName: string = REDIS_DEFAULTS.masterName;
@@ -187,6 +189,7 @@ export class Redis extends pulumi.ComponentResource {
         );
 
         this.sentinelAddresses = pulumi.all(sentinels);
+        if (!primary) this.replicaAddress = pulumi.interpolate`${ip(0)}:${D.port}`;
         this.masterAddress = masterHost;
         this.registerOutputs({ sentinelAddresses: this.sentinelAddresses, masterAddress: this.masterAddress });
     }

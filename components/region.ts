@@ -149,7 +149,7 @@ export class Region extends pulumi.ComponentResource {
                 tls,
                 appNodes,
                 database: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, name: "postgres", user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
-                redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis },
+                redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis, replica: redis.replicaAddress },
             },
             parent,
         );
