@@ -5,6 +5,7 @@ import { alertmanagerVersionFromImage, renderAlertmanagerYml } from "../renderer
 import { renderAlertRules } from "../renderers/alerts";
 import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
 import { MONITORING_DEFAULTS, renderPrometheusYml } from "../renderers/prometheus";
+import { imageFacts } from "../lib/images";
 import { swarmResources } from "../lib/sizing";
 import { placeOn } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext } from "./swarmKit";
@@ -131,7 +132,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
                 configs: [mountConfig(amCfg, "/etc/alertmanager/alertmanager.yml")],
                 // The image runs as nobody (65534).
-                secrets: [mountSecret(webhook, urlSecret, 0o400, "65534")],
+                secrets: [mountSecret(webhook, urlSecret, 0o400, imageFacts("alertmanagerImage").user)],
                 mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
             },
             pinned(args.pinnedHosts.alertmanager),
@@ -144,7 +145,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 DATA_SOURCE_USER: args.postgres.user,
                 DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
             },
-            secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, "65534")],
+            secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, imageFacts("postgresExporterImage").user)],
         });
         const bbCfg = swarmConfig(this, ctx, "blackbox", renderBlackboxYml({ host: args.host }));
         appService("blackbox-exporter", {

@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
+import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
 import { swarmResources, TIER_SIZES } from "../lib/sizing";
 import { memoryBytes, placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext } from "./swarmKit";
 
-/** The `redis` user of the official image. */
-const REDIS_UID = "999";
+/** The `redis` user of the official image (lib/images.ts): the nodes and sentinels run as it. */
+const REDIS_UID = String(REDIS_USER.uid);
 
 /** A data host Redis can be pinned to and announce. */
 export interface RedisHost {
@@ -87,7 +88,7 @@ export class Redis extends pulumi.ComponentResource {
 
         const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
         // The official image runs redis as uid 999; the start scripts run as that user too.
-        const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_UID);
+        const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
         const masterPort = primary ? D.port : args.primaryMaster!.port;
@@ -178,7 +179,8 @@ export class Redis extends pulumi.ComponentResource {
                         image: args.images.exporter,
                         commands: ["sh", "/usr/local/bin/ops-redis-exporter-start.sh"],
                         configs: [mountConfig(exporterStart, "/usr/local/bin/ops-redis-exporter-start.sh", 0o555)],
-                        secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!)],
+                        // The image runs as 59000:59000 (USER in its Dockerfile): the secret is that user's.
+                        secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_EXPORTER_USER)],
                     },
                     placement: { constraints: placeOn("app") },
                     networksAdvanceds: [{ name: ctx.networks.app }, { name: ctx.networks.data }],

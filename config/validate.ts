@@ -247,6 +247,9 @@ export function validateConfig(raw: RawConfig): HaConfig {
         alertmanager: image("alertmanagerImage"),
     };
     if (images.traefik && !/:v?3\./.test(images.traefik)) bad("traefikImage", images.traefik, "must be a Traefik v3 tag (the static configuration uses v3 option names)");
+    else if (images.traefik && /:v?3\.[0-2]\./.test(images.traefik)) {
+        bad("traefikImage", images.traefik, "must be Traefik v3.3 or later: earlier v3 releases silently ignore the traefik.swarm.network and traefik.swarm.lbswarm labels the services carry");
+    }
 
     if (problems.length > 0) throw new ConfigError(problems);
     const cfg: HaConfig = {
