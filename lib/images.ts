@@ -49,6 +49,8 @@ export interface ImageFacts {
      * Spilo the files are read by our entrypoint before Spilo drops to `postgres`.
      */
     readonly readsFilesAs?: ImageUser;
+    /** Other accounts of the image's /etc/passwd that a service runs as (its `user`), with their primary group. */
+    readonly accounts?: readonly ImageUser[];
     readonly entrypoint: readonly string[];
     readonly cmd: readonly string[];
     readonly workdir?: string;
@@ -132,6 +134,7 @@ export const IMAGES: readonly ImageFacts[] = [
         key: "redisImage",
         image: "redis:7.2.6-alpine",
         user: ROOT,
+        accounts: [REDIS_USER],
         entrypoint: ["docker-entrypoint.sh"],
         cmd: ["redis-server"],
         workdir: "/data",

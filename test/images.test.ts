@@ -41,7 +41,9 @@ for (const stack of STACKS) {
                 const facts = factsOfReference(c.image);
                 assert.ok(facts, `${s.name}: image ${c.image} is not in lib/images.ts`);
                 const [uid, gid] = c.user !== undefined ? String(c.user).split(":").map(Number) : [];
-                const reader = c.user !== undefined ? { uid, gid: gid ?? (uid === facts.user.uid ? facts.user.gid : uid) } : (facts.readsFilesAs ?? facts.user);
+                // A numeric `user` takes its primary group from the image's /etc/passwd (Docker's rule); unknown uids get gid = uid.
+                const account = [facts.user, ...(facts.accounts ?? [])].find((a) => a.uid === uid);
+                const reader = c.user !== undefined ? { uid, gid: gid ?? account?.gid ?? uid } : (facts.readsFilesAs ?? facts.user);
                 for (const [kind, m] of [...(c.secrets ?? []).map((m: Json) => ["secret", m]), ...(c.configs ?? []).map((m: Json) => ["config", m])] as [string, Json][]) {
                     // Swarm's defaults for a secret or config file: uid 0, gid 0, mode 0444.
                     const file = { uid: Number(m.fileUid ?? 0), gid: Number(m.fileGid ?? 0), mode: m.fileMode ?? 0o444 };
