@@ -10,6 +10,8 @@ import { demandHosts, demandServices } from "../lib/swarmDemand";
 import { ConfigError, validateConfig } from "../config/validate";
 import { OfflinePlan } from "../offline/engine";
 import { readStackConfig } from "../offline/engine";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { ofType, planStack, ROOT, STACKS, unwrap } from "./harness";
 
 const GiB = 1024 ** 3;
@@ -165,6 +167,14 @@ describe("fit check in the config validator", () => {
             }
         }
         assert.ok(accepted > 20, `only ${accepted} configs accepted`);
+    });
+    it("npm run fit prints each host's reservations for both stacks and exits 0", () => {
+        for (const stack of STACKS) {
+            const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/fit.ts"), stack], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, new RegExp(`^${stack}: fits`));
+            assert.match(r.stdout, /app-0 +t3\.(large|medium) +1\.25 of 2 CPUs/);
+        }
     });
     it("per-host reservations of both stacks (printed for the README)", () => {
         for (const stack of STACKS) {
