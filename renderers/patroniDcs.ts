@@ -50,12 +50,14 @@ export const PATRONI_DEFAULTS = {
     restApiPort: 8008,
     superuserName: "postgres",
     replicationUserName: "standby",
-    adminUserName: "admin",
 } as const;
 
 /** Where a standby cluster (standby region) streams from, and how it falls back to the WAL archive. */
 export interface StandbyClusterSource {
-    /** Host of the primary region's leader endpoint (its HAProxy leader port or a load balancer in front of it). */
+    /**
+     * Host(s) of the primary region's leader endpoint, comma-separated (libpq multi-host: tried in order until
+     * one connects), e.g. every primary data host's address, each publishing HAProxy's leader port.
+     */
     readonly host: string;
     /** Port of that endpoint (HAProxy's leader port, 5000 in production). */
     readonly port: number;
@@ -99,8 +101,8 @@ export function validatePatroniSettings(s: PatroniSettings): void {
 
 /** Checks a standby cluster source; throws naming the field. */
 export function validateStandbySource(src: StandbyClusterSource): void {
-    if (!/^[A-Za-z0-9.-]+$/.test(src.host)) {
-        throw new Error(`patroni: standby.host = ${JSON.stringify(src.host)} is invalid: must be a host name or IPv4 address`);
+    if (!/^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$/.test(src.host) || new Set(src.host.split(",")).size !== src.host.split(",").length) {
+        throw new Error(`patroni: standby.host = ${JSON.stringify(src.host)} is invalid: must be host names or IPv4 addresses, comma-separated, without repeats`);
     }
     requireInt("standby.port", src.port, 1, 65535, "TCP port");
     if (src.createReplicaMethods.length === 0 || src.createReplicaMethods.some((m) => !/^[a-z_][a-z0-9_]*$/.test(m))) {

@@ -36,7 +36,7 @@ async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: numbe
             tFault = c.crashHost(leader);
             first = await c.waitAckFrom(replica.pgPort, tFault, 90_000);
         } else if (fault === "switchover") {
-            tFault = c.stopMemberCleanly(leader);
+            tFault = c.stopMemberCleanly(leader).t;
             first = await c.waitAckFrom(replica.pgPort, tFault, 60_000);
         } else {
             tFault = c.killPostmaster(leader);
