@@ -32,6 +32,7 @@ export interface PatroniSettings {
 /** Production values. Every field of {@link PatroniSettings} plus the pinned image and well-known ports. */
 export const PATRONI_DEFAULTS = {
     ttl: 20,
+    // Patroni notices a crashed postmaster within one loop (bench postgres_restart prints that phase).
     loopWait: 2,
     retryTimeout: 5,
     primaryStartTimeout: 10,
@@ -163,6 +164,9 @@ export function patroniDcsSection(s: PatroniSettings, standby?: StandbyClusterSo
                 max_wal_senders: s.maxWalSenders,
                 max_replication_slots: s.maxReplicationSlots,
                 max_connections: s.maxConnections,
+                // Crash recovery starts with one syncfs() per file system instead of an fsync() of every file in
+                // the data directory: measured as the largest part of a postmaster restart (bench postgres_restart).
+                recovery_init_sync_method: "syncfs",
             },
         },
     };

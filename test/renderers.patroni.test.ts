@@ -90,6 +90,7 @@ describe("renderSpiloConfiguration", () => {
         assert.equal(dcs.maximum_lag_on_failover, 1048576);
         assert.equal(dcs.postgresql.use_pg_rewind, true);
         const p = dcs.postgresql.parameters;
+        assert.equal(p.recovery_init_sync_method, "syncfs", "crash recovery syncs the file system once, not every file");
         assert.equal(p.archive_timeout, 60);
         assert.equal(p.wal_level, "replica");
         assert.equal(p.hot_standby, "on", "quoted so that YAML 1.1 (PyYAML) keeps a string");

@@ -10,13 +10,15 @@
  *   node drain (SIGTERM to Patroni, SIGKILL only after stop_grace_period): it stops Postgres, waits for the
  *   synchronous replica (Patroni 4), and releases the leader lock.
  * - `postgres_restart`: the leader's postmaster alone kill -9; Patroni restarts it in place. Prints where the
- *   seconds go: Patroni notices, Postgres accepts again, Patroni's /primary answers 200, HAProxy marks it up.
+ *   seconds go (from the member's log): Patroni notices, Patroni spawns the postmaster, Postgres has recovered,
+ *   the first write through HAProxy is acknowledged.
  *
  * Runs Patroni 4.0.7 (what Spilo 4.0 runs); OCHAOS_PATRONI=3.0.2 runs Debian 12's.
  */
-import * as http from "node:http";
-import { httpJson, httpStatus, PATRONI_VERSION, PatroniCluster, PgMember, PORTS, WriteRecord } from "../../test/chaos/patroniCluster";
-import { sleep, waitFor } from "../../test/chaos/support";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PATRONI_VERSION, PatroniCluster, PgMember, WriteRecord } from "../../test/chaos/patroniCluster";
+import { waitFor } from "../../test/chaos/support";
 import { BenchCase, CaseResult, median, summarise } from "../types";
 
 type Fault = "crash" | "switchover" | "restart";
@@ -27,62 +29,40 @@ const NOTES: Record<Fault, string> = {
     restart: "postmaster alone kill -9; Patroni restarts it in place on the same member (no failover); writes through HAProxy",
 };
 
-/** GET http://127.0.0.1:port/path as text ("" when unreachable). */
-function httpText(port: number, urlPath: string, timeoutMs = 1000): Promise<string> {
-    return new Promise((resolve) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: timeoutMs }, (res) => {
-            let body = "";
-            res.on("data", (d) => (body += String(d)));
-            res.on("end", () => resolve(body));
-        });
-        req.on("timeout", () => req.destroy());
-        req.on("error", () => resolve(""));
-    });
+/** Phase -> ms after the kill at which it ended (postmaster restart), from Patroni's and Postgres's own log lines. */
+type Phases = Partial<Record<"patroni_notices" | "patroni_spawns_postmaster" | "postgres_ready" | "first_write", number>>;
+
+/** ms epoch of a Patroni ("2026-01-01 00:00:00,123") or Postgres ("2026-01-01 00:00:00.123 UTC") log line. */
+function lineTime(line: string): number | undefined {
+    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)[,.](\d{3})/.exec(line);
+    return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`) : undefined;
 }
 
-/** Phase -> ms after the kill at which it ended (postmaster restart). */
-type Phases = Partial<Record<"patroni_notices" | "postgres_accepts" | "patroni_primary_200" | "haproxy_up", number>>;
-
 /**
- * Watches a postmaster restart from the outside, every 50 ms, until HAProxy routes to it again (at most 30 s):
- * when Patroni's state leaves "running" (it noticed), when Postgres accepts a query again, when Patroni's
- * /primary answers 200 again, and when HAProxy's stats show the server UP again after it went DOWN.
+ * Where a postmaster restart's seconds go, read from the member's log (Patroni and Postgres write to it,
+ * both in UTC) and HAProxy's: Patroni notices ("Postgresql is not running", bounded by loop_wait), Patroni
+ * spawns the postmaster, Postgres finishes crash recovery ("ready to accept connections"). HAProxy is not a
+ * phase: Patroni 4's /primary keeps answering 200 while it restarts Postgres, so HAProxy never marks the
+ * leader down (the case's notes count how often it did).
  */
-async function watchRestart(c: PatroniCluster, leader: PgMember, tKill: number): Promise<Phases> {
+function restartPhases(c: PatroniCluster, leader: PgMember, tKill: number): Phases {
+    const after = (file: string) => {
+        const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+        return text.split("\n").map((l) => ({ l, t: lineTime(l) })).filter((x) => x.t !== undefined && x.t >= tKill) as { l: string; t: number }[];
+    };
+    const member = after(path.join(c.dir, `${leader.name}.log`));
+    const first = (re: RegExp, from = tKill) => member.find((x) => x.t >= from && re.test(x.l))?.t;
     const p: Phases = {};
-    const at = () => Date.now() - tKill;
-    let haproxyWentDown = false;
-    let primaryFailed = false;
-    const deadline = tKill + 30_000;
-    const apiLoop = (async () => {
-        while (Date.now() < deadline && (p.patroni_primary_200 === undefined || p.haproxy_up === undefined)) {
-            const [state, primary, stats] = await Promise.all([
-                httpJson(leader.apiPort, "/patroni", 500).then((b) => (b as { state?: string }).state, () => undefined),
-                httpStatus(leader.apiPort, "/primary", 500),
-                httpText(PORTS.haStats, "/stats;csv", 500),
-            ]);
-            if (p.patroni_notices === undefined && state !== undefined && state !== "running") p.patroni_notices = at();
-            if (primary !== 200) primaryFailed = true;
-            else if (primaryFailed && p.patroni_primary_200 === undefined) p.patroni_primary_200 = at();
-            const row = stats.split("\n").find((l) => l.startsWith(`primary,${leader.name},`));
-            const status = row?.split(",")[17] ?? "";
-            if (row && !status.startsWith("UP")) haproxyWentDown = true;
-            else if (row && haproxyWentDown && p.haproxy_up === undefined) p.haproxy_up = at();
-            await sleep(50);
-        }
-    })();
-    const pgLoop = (async () => {
-        while (Date.now() < deadline && p.postgres_accepts === undefined) {
-            const r = await c.sql(leader.pgPort, "SELECT 1", 1000);
-            if (r.code === 0 && p.patroni_notices !== undefined) p.postgres_accepts = at();
-            await sleep(50);
-        }
-    })();
-    await Promise.all([apiLoop, pgLoop]);
+    const noticed = first(/Postgresql is not running|postmaster is not running/i);
+    if (noticed !== undefined) p.patroni_notices = noticed - tKill;
+    const spawned = first(/INFO: postmaster pid=/, noticed ?? tKill);
+    if (spawned !== undefined) p.patroni_spawns_postmaster = spawned - tKill;
+    const ready = first(/database system is ready to accept connections/, spawned ?? tKill);
+    if (ready !== undefined) p.postgres_ready = ready - tKill;
     return p;
 }
 
-async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: number; lost: number; phases?: Phases & { first_write?: number } }> {
+async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: number; lost: number; phases?: Phases }> {
     const leader = await waitFor("a leader", () => c.leader(), { timeoutMs: 60_000, intervalMs: 250 });
     const replica = c.members.find((m) => m !== leader) as PgMember;
     await c.waitSyncReplica(replica, 120_000);
@@ -92,7 +72,7 @@ async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: numbe
         await waitFor("10 acknowledged writes before the fault", () => c.writes.slice(from).filter((w) => w.ok).length >= 10, { timeoutMs: 30_000 });
         let tFault: number;
         let first: WriteRecord;
-        let phases: (Phases & { first_write?: number }) | undefined;
+        let phases: Phases | undefined;
         if (fault === "crash") {
             tFault = c.crashHost(leader);
             first = await c.waitAckFrom(replica.pgPort, tFault, 90_000);
@@ -101,11 +81,10 @@ async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: numbe
             first = await c.waitAckFrom(replica.pgPort, tFault, 60_000);
         } else {
             tFault = c.killPostmaster(leader);
-            const watching = watchRestart(c, leader, tFault);
             // The outage starts with the first failed write after the kill; the first success after it ends it.
             const failure = await waitFor("a failed write after the kill", () => c.writes.find((w) => !w.ok && w.t > tFault) ?? false, { timeoutMs: 15_000, intervalMs: 20 }).catch(() => undefined);
             first = await c.waitAckFrom(leader.pgPort, failure?.t ?? tFault, 60_000);
-            phases = { ...(await watching), first_write: first.t - tFault };
+            phases = { ...restartPhases(c, leader, tFault), first_write: first.t - tFault };
         }
         await waitFor("5 more acknowledged writes", () => c.writes.filter((w) => w.ok && w.t > first.t).length >= 5, { timeoutMs: 20_000 });
         await c.stopWriter();
@@ -135,13 +114,17 @@ async function runCase(fault: Fault, runs: number): Promise<CaseResult> {
         }
         const notes = `${NOTES[fault]}; Patroni ${PATRONI_VERSION}`;
         if (fault === "restart") {
-            const keys = ["patroni_notices", "postgres_accepts", "patroni_primary_200", "haproxy_up", "first_write"] as const;
+            const keys = ["patroni_notices", "patroni_spawns_postmaster", "postgres_ready", "first_write"] as const;
             const phases_s: Record<string, number> = {};
             for (const k of keys) {
                 const xs = phases.map((p) => p[k]).filter((x): x is number => x !== undefined);
                 if (xs.length > 0) phases_s[k] = median(xs.map((x) => x / 1000));
             }
-            return summarise(samples, lost, { notes, phases_s });
+            const haLog = path.join(c.dir, "haproxy.log");
+            // The leader stays the same member in this case; the replica is marked down once when HAProxy starts.
+            const leaderName = (await c.leader())?.name ?? "";
+            const downs = (fs.existsSync(haLog) ? fs.readFileSync(haLog, "utf8") : "").split("\n").filter((l) => l.includes(`Server primary/${leaderName} is DOWN`)).length;
+            return summarise(samples, lost, { notes: `${notes}; HAProxy marked the leader down ${downs} time(s)`, phases_s });
         }
         // The old leader was restarted after every run: it must have rejoined, never as a second primary.
         const twoPrimaries = [...(await c.recoveryStates()).values()].filter((s) => s === false).length > 1;
@@ -154,7 +137,7 @@ async function runCase(fault: Fault, runs: number): Promise<CaseResult> {
 /** Host crash: Patroni + postmaster kill -9 together on the leader. Expected about ttl (20 s). */
 export const postgres: BenchCase = (runs) => runCase("crash", runs);
 
-/** Planned: the leader's Patroni stopped cleanly (SIGTERM). Expected about loop_wait (2 s) plus HAProxy's check. */
+/** Planned: the leader's Patroni stopped cleanly (SIGTERM). Patroni 4 first waits for the synchronous replica, then releases the lock; plus one loop_wait and HAProxy's check. */
 export const postgres_switchover: BenchCase = (runs) => runCase("switchover", runs);
 
 /** Postmaster alone kill -9: Patroni restarts it in place. Expected within a few seconds. */

@@ -342,7 +342,7 @@ export class PatroniCluster {
             const r = await this.sql(PORTS.haPrimary, "SELECT inet_server_port()", 3000);
             streak = r.code === 0 && Number(r.stdout.trim()) === leader ? streak + 1 : 0;
             return streak >= 5;
-        }, { timeoutMs: 20_000, intervalMs: 300 });
+        }, { timeoutMs: 60_000, intervalMs: 300 });
     }
 
     /** Starts (or restarts) a member's Patroni as the postgres user. */

@@ -87,6 +87,8 @@ describe("postgres: Patroni failover on a host crash", { timeout: 240_000 }, () 
         assert.equal(cfg.retry_timeout, PATRONI_DEFAULTS.retryTimeout);
         assert.equal(cfg.primary_start_timeout, PATRONI_DEFAULTS.primaryStartTimeout);
         assert.equal(cfg.synchronous_mode, true);
+        const sync = await c!.sql(c!.members[0].pgPort, "SHOW recovery_init_sync_method");
+        assert.equal(sync.stdout.trim(), "syncfs");
     });
 
     it("replicates synchronously to the replica", async () => {
