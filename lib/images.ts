@@ -88,7 +88,10 @@ export const IMAGES: readonly ImageFacts[] = [
             { path: "/etc/ops-center/spilo-entrypoint.sh", kind: "config", what: "our entrypoint: exports the password variables from the secret files, then execs /launch.sh" },
             { path: "/run/secrets/pg_superuser_password", kind: "secret", what: "PGPASSWORD_SUPERUSER" },
             { path: "/run/secrets/pg_replication_password", kind: "secret", what: "PGPASSWORD_STANDBY" },
-            { path: "/run/secrets/pg_admin_password", kind: "secret", what: "PGPASSWORD_ADMIN" },
+            { path: "/run/secrets/pg_app_password", kind: "secret", what: "the application role's password; the entrypoint copies it to /run/ops-center for the post-init (postgres user)" },
+            { path: "/run/secrets/pg_monitor_password", kind: "secret", what: "the monitoring role's password; copied like pg_app_password" },
+            { path: "/etc/ops-center/post-init.sh", kind: "config", what: "Patroni's bootstrap.post_init: runs Spilo's /scripts/post_init.sh, then roles.sql (renderers/postgresRoles.ts)" },
+            { path: "/etc/ops-center/roles.sql", kind: "config", what: "idempotent application and monitoring roles (psql \\getenv for the passwords)" },
         ],
         env: [
             "AWS_REGION", "BACKUP_NUM_TO_RETAIN", "BACKUP_SCHEDULE", "PGUSER_ADMIN", "PGUSER_STANDBY", "PGUSER_SUPERUSER", "PGVERSION", "SCOPE",
