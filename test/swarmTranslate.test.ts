@@ -218,3 +218,21 @@ describe("Swarm lab deviations: CPU and memory scaled by one factor, only where 
         assert.ok(d.lines.some((l) => l.startsWith("CPU and memory") && l.includes("x 0.5") && l.includes("opscenter-pg-1")), d.lines.join("\n"));
     });
 });
+
+describe("Swarm lab deviations: without IPVS (this kernel), DNS round robin and host-mode ports, flagged", () => {
+    it("every service gets endpoint mode dnsrr, ingress ports become host ports, and the line says it is outside the allowed list", () => {
+        const plan = planStack("us-east-1");
+        const d = applyDeviations(translatePlan(plan), hostsOf(plan), LAB_NODE, { ipvs: false });
+        for (const s of d.translation.services) assert.equal((s.spec.EndpointSpec as Any).Mode, "dnsrr", s.spec.Name);
+        const router = d.translation.services.find((s) => s.spec.Name === "opscenter-postgres-router")!.spec.EndpointSpec as Any;
+        assert.deepEqual(router.Ports, [{ Protocol: "tcp", TargetPort: 5000, PublishMode: "host", PublishedPort: 5000 }]);
+        assert.ok(d.lines.some((l) => l.startsWith("NOT IN THE ISSUE'S ALLOWED LIST") && l.includes("opscenter-postgres-router (5000)")), d.lines.join("\n"));
+    });
+
+    it("with IPVS the plan's endpoints are kept", () => {
+        const plan = planStack("us-east-1");
+        const d = applyDeviations(translatePlan(plan), hostsOf(plan), LAB_NODE, { ipvs: true });
+        assert.deepEqual(d.translation.services.find((s) => s.spec.Name === "opscenter-postgres-router")!.spec.EndpointSpec, translatePlan(plan).services.find((s) => s.spec.Name === "opscenter-postgres-router")!.spec.EndpointSpec);
+        assert.ok(!d.lines.some((l) => l.includes("NOT IN")));
+    });
+});

@@ -9,7 +9,14 @@
  * 3. CPU and memory figures (limits and reservations) of services placed on a role whose instance type is larger than
  *    a lab node are multiplied by ONE factor: the smallest lab/instance ratio (CPUs or memory) over those roles.
  *    Services on roles no larger than a lab node keep the plan's figures, so a plan that over-commits them still fails.
+ *
+ * And one the kernel forces, NOT among the three the issue allows, made only when the test host lacks IPVS
+ * (CONFIG_IP_VS unset, as on this machine: /proc/net/ip_vs absent): Swarm's virtual-IP load balancing and its
+ * ingress routing mesh are IPVS, so every service resolves by DNS round robin (EndpointSpec.Mode "dnsrr") and a
+ * port the plan publishes through the ingress mesh is published on the task's host instead (PublishMode "host";
+ * the Engine refuses ingress ports with dnsrr). It is printed like the others, flagged as outside the allowed list.
  */
+import * as fs from "node:fs";
 import { Json, Translation } from "./translate";
 
 /** EC2 instance sizes (vCPUs, GiB), from AWS's instance type pages (aws.amazon.com/ec2/instance-types: T3, M6i, R6i, C6i). */
@@ -75,7 +82,7 @@ function rolesOf(spec: Json, all: string[]): string[] {
 }
 
 /** The translation with the allowed deviations made, and the lines that state them. */
-export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity): { translation: Translation; lines: string[] } {
+export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity, kernel: { ipvs: boolean } = { ipvs: true }): { translation: Translation; lines: string[] } {
     const lines: string[] = [];
     const images = [...new Set(t.services.map((s) => String(s.spec.TaskTemplate.ContainerSpec.Image)))].sort();
     lines.push(`images: the plan's references, each a local stand-in built and tagged with that exact reference (no registry): ${images.join(", ")}`);
@@ -89,10 +96,25 @@ export function applyDeviations(t: Translation, hosts: readonly HostSize[], node
     });
     if (unencrypted.length) lines.push(`overlays created unencrypted (the plan asks encrypted; this kernel has no IPsec ESP): ${unencrypted.join(", ")}`);
 
+    let services = t.services;
+    if (!kernel.ipvs) {
+        const meshed: string[] = [];
+        services = services.map((svc) => {
+            const ports = ((svc.spec.EndpointSpec as Json | undefined)?.Ports as Json[] | undefined) ?? [];
+            const ingress = ports.filter((p) => p.PublishMode !== "host");
+            if (ingress.length) meshed.push(`${svc.spec.Name} (${ingress.map((p) => p.PublishedPort).join(", ")})`);
+            return { ...svc, spec: { ...svc.spec, EndpointSpec: { ...(svc.spec.EndpointSpec as Json), Mode: "dnsrr", ...(ports.length ? { Ports: ports.map((p) => ({ ...p, PublishMode: "host" })) } : {}) } } };
+        });
+        lines.push(
+            `NOT IN THE ISSUE'S ALLOWED LIST, forced by this kernel (no IPVS): every service resolves by DNS round robin (endpoint mode dnsrr, not the VIP)` +
+                `; ports published through the ingress mesh are published in host mode on their task's node: ${meshed.join(", ") || "none"}`,
+        );
+    }
+
     const s = scaling(hosts, node);
     const allRoles = [...new Set(hosts.map((h) => h.role))];
     const scaled: string[] = [];
-    const services = t.services.map((svc) => {
+    services = services.map((svc) => {
         const res = svc.spec.TaskTemplate.Resources as Json | undefined;
         if (!res || s.factor >= 1 || !rolesOf(svc.spec, allRoles).some((r) => s.roles.includes(r))) return svc;
         const scale = (x: Json | undefined) =>
@@ -109,6 +131,11 @@ export function applyDeviations(t: Translation, hosts: readonly HostSize[], node
             : `CPU and memory: the plan's figures (${s.reason})`,
     );
     return { translation: { ...t, networks, services }, lines };
+}
+
+/** True when the kernel has IPVS (Swarm's VIP and ingress mesh need it). */
+export function kernelHasIpvs(): boolean {
+    return fs.existsSync("/proc/net/ip_vs");
 }
 
 /** Prints the deviations (every run does, before it creates anything). */
