@@ -1,0 +1,124 @@
+/**
+ * Smoke test of the Swarm lab (test/swarm/lab.ts): us-east-1's plan hosts become ONE real Swarm formed by their
+ * own cloud-init scripts, with the plan's managers, workers, hostnames and labels; a plain overlay network carries
+ * traffic between containers on two nodes; stop() leaves nothing behind. And the production plan still asks for an
+ * encrypted data network, which the lab can only run unencrypted (this kernel has no ESP).
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { planStack, unwrap } from "../harness";
+import { BASE_IMAGE, importBase } from "./images";
+import { docker, hostPids, Lab, nodeTable, slotNames, startLab } from "./lab";
+import { hostsFromPlan, PlanHost } from "./planHosts";
+
+describe("plan hosts", () => {
+    it("us-east-1: 2 edge, 3 app, 3 data; app-0 inits, app-1/app-2 join as managers, the rest as workers; labels zone/role", () => {
+        const hosts = hostsFromPlan(planStack("us-east-1"));
+        assert.deepEqual(hosts.map((h) => h.hostname), ["app-0", "app-1", "app-2", "data-0", "data-1", "data-2", "edge-0", "edge-1"]);
+        assert.deepEqual(hosts.filter((h) => h.initManager).map((h) => h.hostname), ["app-0"]);
+        assert.deepEqual(hosts.filter((h) => h.manager).map((h) => h.hostname), ["app-0", "app-1", "app-2"]);
+        for (const h of hosts) {
+            assert.equal(h.role, h.hostname.split("-")[0]);
+            assert.deepEqual(h.labels, { zone: h.zone, role: h.role });
+            assert.match(h.zone, /^us-east-1[abc]$/);
+            assert.equal(h.manager, h.cloudInit.labeler !== undefined, `${h.hostname}: only managers run the labeller`);
+        }
+        // One host per zone for each of app and data (the zones the plan spreads them over).
+        for (const role of ["app", "data"]) assert.deepEqual(hosts.filter((h) => h.role === role).map((h) => h.zone), ["us-east-1a", "us-east-1b", "us-east-1c"]);
+        assert.deepEqual(hosts.map((h) => h.instanceType), ["t3.large", "t3.large", "t3.large", "r6i.xlarge", "r6i.xlarge", "r6i.xlarge", "t3.small", "t3.small"]);
+    });
+
+    it("us-west-2: its own plan's hosts (one edge host), app-0 inits", () => {
+        const hosts = hostsFromPlan(planStack("us-west-2"));
+        assert.deepEqual(hosts.map((h) => `${h.hostname}@${h.zone}`), [
+            "app-0@us-west-2a", "app-1@us-west-2b", "app-2@us-west-2c", "data-0@us-west-2a", "data-1@us-west-2b", "data-2@us-west-2c", "edge-0@us-west-2a",
+        ]);
+        assert.deepEqual(hosts.filter((h) => h.manager).map((h) => h.hostname), ["app-0", "app-1", "app-2"]);
+    });
+});
+
+describe("the production plan's data network", () => {
+    it("is an encrypted overlay (the lab runs it unencrypted: no ESP in this kernel)", () => {
+        const plan = planStack("us-east-1");
+        const nets = plan.resources.filter((r) => r.type === "docker:index/network:Network");
+        const data = nets.filter((r) => /data/.test(String(unwrap(r.inputs.name))));
+        assert.equal(data.length, 1, `one data network; have ${nets.map((r) => unwrap(r.inputs.name)).join(", ")}`);
+        const inputs = unwrap(data[0].inputs) as { name: string; driver: string; options?: Record<string, string> };
+        assert.equal(inputs.name, "opscenter-data");
+        assert.equal(inputs.driver, "overlay");
+        assert.equal(inputs.options?.encrypted, "true", `data network options ${JSON.stringify(inputs.options)}`);
+    });
+});
+
+describe("Swarm lab of us-east-1's hosts", { timeout: 600_000 }, () => {
+    let lab: Lab | undefined;
+    let hosts: PlanHost[];
+    let slot = -1;
+    let pidsSeen: number[] = [];
+
+    before(async () => {
+        hosts = hostsFromPlan(planStack("us-east-1"));
+        const t0 = Date.now();
+        lab = await startLab({ hosts });
+        slot = lab.slot;
+        process.stdout.write(`# lab started in ${Date.now() - t0} ms: ${JSON.stringify(lab.timings)}\n`);
+    });
+    after(async () => {
+        await lab?.stop();
+    });
+
+    it("forms ONE Swarm with the plan's managers and workers, hostnames and labels", () => {
+        const nodes = nodeTable(lab!.managerSocket());
+        assert.deepEqual(nodes.map((n) => n.hostname).sort(), hosts.map((h) => h.hostname).sort());
+        for (const h of hosts) {
+            const n = nodes.find((x) => x.hostname === h.hostname)!;
+            assert.equal(n.status, "ready", h.hostname);
+            assert.equal(n.role, h.manager ? "manager" : "worker", h.hostname);
+            assert.deepEqual(n.labels, h.labels, h.hostname);
+        }
+        // Every engine is in the same cluster, and its own hostname (UTS namespace) is the plan's.
+        const clusters = new Set<string>();
+        for (const node of lab!.nodes) {
+            const info = JSON.parse(docker(node.socket, ["info", "--format", "{{json .}}"])) as { Name: string; Swarm: { LocalNodeState: string; Cluster?: { ID: string }; NodeAddr: string; RemoteManagers?: unknown[] } };
+            assert.equal(info.Name, node.hostname);
+            assert.equal(info.Swarm.LocalNodeState, "active", node.hostname);
+            assert.equal(info.Swarm.NodeAddr, node.address, node.hostname);
+            const cluster = JSON.parse(docker(lab!.managerSocket(), ["info", "--format", "{{json .Swarm.Cluster.ID}}"])) as string;
+            clusters.add(cluster);
+        }
+        assert.equal(clusters.size, 1);
+        pidsSeen = lab!.nodes.map((n) => n.pid);
+    });
+
+    it("a plain overlay network carries traffic between containers on two nodes", async () => {
+        const a = lab!.nodes.find((n) => n.hostname === "data-0")!;
+        const b = lab!.nodes.find((n) => n.hostname === "app-1")!;
+        await Promise.all([importBase(a.socket), importBase(b.socket)]);
+        docker(lab!.managerSocket(), ["network", "create", "--driver", "overlay", "--attachable", "lab-smoke"]);
+        const echo = `use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalPort => 7000, Listen => 5, ReuseAddr => 1) or die $!; while (my $c = $s->accept) { my $l = <$c>; print $c "pong from $ENV{HOSTNAME} $l"; close $c }`;
+        docker(a.socket, ["run", "-d", "--name", "smoke-server", "--hostname", "smoke-server", "--network", "lab-smoke", BASE_IMAGE, "perl", "-e", echo], { timeoutMs: 60_000 });
+        const ip = docker(a.socket, ["inspect", "--format", "{{(index .NetworkSettings.Networks \"lab-smoke\").IPAddress}}", "smoke-server"]);
+        assert.match(ip, /^172\.(2[4-7])\.\d+\.\d+$/, "an address from the plan's overlay pool 172.24.0.0/14");
+        const client = `for i in $(seq 1 20); do if exec 3<>/dev/tcp/${ip}/7000; then echo ping >&3; read -t 5 line <&3; echo "$line"; exit 0; fi; sleep 0.5; done; exit 1`;
+        const out = docker(b.socket, ["run", "--rm", "--network", "lab-smoke", BASE_IMAGE, "bash", "-c", client], { timeoutMs: 90_000 });
+        assert.equal(out, "pong from smoke-server ping");
+    });
+
+    it("stop() leaves nothing behind: no namespace, dockerd, veth, bridge, iptables rule, mount or directory of ours", async () => {
+        const n = slotNames(slot);
+        await lab!.stop();
+        lab = undefined;
+        const netns = fs.existsSync("/var/run/netns") ? fs.readdirSync("/var/run/netns").filter((x) => x.startsWith(n.netnsPrefix)) : [];
+        assert.deepEqual(netns, []);
+        assert.deepEqual(hostPids(n.runDir, pidsSeen), []);
+        const links = fs.readdirSync("/sys/class/net").filter((l) => l === n.bridge || l.startsWith(n.vethPrefix));
+        assert.deepEqual(links, []);
+        const rules = (await import("node:child_process")).spawnSync("iptables", ["-S"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(n.comment));
+        assert.deepEqual(rules, []);
+        const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(n.runDir) || l.includes(`/var/tmp/opscenter-lab/${slot}`));
+        assert.deepEqual(mounts, []);
+        assert.equal(fs.existsSync(n.runDir), false);
+        assert.equal(fs.existsSync(n.lock), false);
+    });
+});
