@@ -29,6 +29,10 @@ export interface StackLab {
     /** A dockerode client of a live manager (asks the lab each time: managers can die). */
     manager(): Docker;
     applyAgain(): Promise<ApplyReport>;
+    /** Applies the same stack's plan with config overrides (as `pulumi config set` + `pulumi up` would). */
+    applyWith(overrides: Record<string, string>): Promise<{ report: ApplyReport; translation: Translation }>;
+    /** Hostname -> the plan's private address of that host (made real on the lab's nodes). */
+    readonly planAddresses: Map<string, string>;
     stop(): Promise<void>;
 }
 
@@ -71,9 +75,10 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         const t1 = Date.now();
         await load(lab, plan);
         log(`# ${stack}: images loaded in ${Date.now() - t1} ms\n`);
-        addPlanAddresses(lab, plan);
+        const planAddresses = addPlanAddresses(lab, plan);
         const info = JSON.parse(dockerCli(lab.nodes[0].socket, ["info", "--format", "{{json .}}"])) as { NCPU: number; MemTotal: number };
-        const d = applyDeviations(translatePlan(plan), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs() });
+        const deviate = (p: OfflinePlan) => applyDeviations(translatePlan(p), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs() });
+        const d = deviate(plan);
         printDeviations(d.lines, log);
         const manager = () => new Docker({ socketPath: lab.managerSocket() });
         const t2 = Date.now();
@@ -90,6 +95,12 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         return {
             stack, plan, lab, translation: d.translation, deviations: d.lines, firstApply, converged, manager,
             applyAgain: () => applyTranslation(manager(), plan, d.translation, log),
+            applyWith: async (overrides) => {
+                const p = planStack(stack, overrides);
+                const t = deviate(p).translation;
+                return { report: await applyTranslation(manager(), p, t, log), translation: t };
+            },
+            planAddresses,
             stop: () => lab.stop(),
         };
     } catch (e) {
@@ -132,8 +143,9 @@ export async function runningTasks(s: StackLab, service: string): Promise<Runnin
 }
 
 /** Runs `cmd` in a task's container as the container's own user (docker exec without -u). */
-export function execIn(t: RunningTask, cmd: string[], opts: { timeoutMs?: number; allowFail?: boolean; user?: string } = {}): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync("docker", ["exec", ...(opts.user ? ["-u", opts.user] : []), t.containerId, ...cmd], {
+export function execIn(t: RunningTask, cmd: string[], opts: { timeoutMs?: number; allowFail?: boolean; user?: string; env?: Record<string, string> } = {}): { code: number; stdout: string; stderr: string } {
+    const envArgs = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const r = spawnSync("docker", ["exec", ...(opts.user ? ["-u", opts.user] : []), ...envArgs, t.containerId, ...cmd], {
         encoding: "utf8",
         timeout: opts.timeoutMs ?? 30_000,
         env: { ...process.env, DOCKER_HOST: `unix://${t.node.socket}` },
