@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OfflinePlan, RecordedResource } from "../offline/engine";
 import { byName, ofType, planStack, STACKS, unwrap } from "./harness";
+import { specDiff } from "./swarm/apply";
 import { applyDeviations, scaling } from "./swarm/deviations";
 import { goDurationNs, Json, T, translatePlan, translateService, translateSecret, UnknownField } from "./swarm/translate";
 
@@ -234,5 +235,25 @@ describe("Swarm lab deviations: without IPVS (this kernel), DNS round robin and 
         const d = applyDeviations(translatePlan(plan), hostsOf(plan), LAB_NODE, { ipvs: true });
         assert.deepEqual(d.translation.services.find((s) => s.spec.Name === "opscenter-postgres-router")!.spec.EndpointSpec, translatePlan(plan).services.find((s) => s.spec.Name === "opscenter-postgres-router")!.spec.EndpointSpec);
         assert.ok(!d.lines.some((l) => l.includes("NOT IN")));
+    });
+});
+
+describe("Swarm apply: a re-apply compares the deployed spec as the provider's diff would", () => {
+    it("a network named in the plan but held by id on the daemon is a difference (the daemon resolves names to ids)", () => {
+        assert.deepEqual(specDiff({ TaskTemplate: { Networks: [{ Target: "opscenter-data", Aliases: [] }] } }, { TaskTemplate: { Networks: [{ Target: "wy4gzy7bor8x9bgkwllohlx14" }] } }), [
+            '.TaskTemplate.Networks[0].Target: "opscenter-data" vs "wy4gzy7bor8x9bgkwllohlx14"',
+        ]);
+    });
+
+    it("values the daemon fills in (runtime, endpoint mode) and zero values are no difference", () => {
+        assert.deepEqual(specDiff({ Name: "x", TaskTemplate: { ContainerSpec: { Image: "i", Isolation: "default" } }, EndpointSpec: {} }, {
+            Name: "x",
+            TaskTemplate: { ContainerSpec: { Image: "i", Isolation: "default" }, ForceUpdate: 0, Runtime: "container" },
+            EndpointSpec: { Mode: "vip" },
+        }), []);
+    });
+
+    it("a value set on the daemon that the plan does not set is a difference", () => {
+        assert.deepEqual(specDiff({ TaskTemplate: { ContainerSpec: { Image: "i" } } }, { TaskTemplate: { ContainerSpec: { Image: "i", User: "0" } } }), ['.TaskTemplate.ContainerSpec.User: unset in the plan vs "0"']);
     });
 });
