@@ -11,12 +11,13 @@
  * services whose placement constraints it satisfies.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { OfflinePlan } from "../../offline/engine";
 import { CONFIG_KEYS } from "../../config/keys";
 import { unwrap } from "../harness";
-import type { Lab, LabNode } from "./lab";
+import { dockerdCommand, type Lab, type LabNode } from "./lab";
 
 export const CACHE = process.env.OPSCENTER_TEST_CACHE ?? "/var/cache/opscenter-test";
 export const BASE_TAR = path.join(CACHE, "debian-bookworm-minbase.tar");
@@ -99,7 +100,291 @@ export function satisfies(node: Pick<LabNode, "hostname" | "manager" | "labels">
 }
 
 /** Image references each node can be asked to run: those of services whose constraints it satisfies. */
-export function imagesPerNode(lab: Pick<Lab, "nodes">, plan: OfflinePlan): Map<string, string[]> {
+export function imagesPerNode(lab: { nodes: Pick<LabNode, "hostname" | "manager" | "labels">[] }, plan: OfflinePlan): Map<string, string[]> {
     const services = planServices(plan);
     return new Map(lab.nodes.map((n) => [n.hostname, [...new Set(services.filter((s) => satisfies(n, s.constraints)).map((s) => s.image))].sort()]));
 }
+
+/** The plan's image references (config/keys.ts defaults) -> their stand-in's build context dir under swarm-images/. */
+const DIR_OF_KEY: Record<string, string> = {
+    frontendImage: "app",
+    backendImage: "app",
+    spiloImage: "spilo",
+    etcdImage: "etcd",
+    haproxyImage: "haproxy",
+    redisImage: "redis",
+    redisExporterImage: "redis-exporter",
+    postgresExporterImage: "postgres-exporter",
+    blackboxExporterImage: "blackbox-exporter",
+    awsCliImage: "aws-cli",
+    socketProxyImage: "socket-proxy",
+    traefikImage: "traefik",
+    prometheusImage: "prometheus",
+    alertmanagerImage: "alertmanager",
+};
+
+/** `kubeworkz/ops_center:<role>-<version>` -> role and version (the app stand-in's build args). */
+function appArgs(ref: string): Record<string, string> {
+    const m = /:(frontend|backend)-(\d+\.\d+\.\d+)$/.exec(ref);
+    if (!m) throw new Error(`app image ${ref}: want <repo>:<frontend|backend>-<x.y.z>`);
+    return { APP_ROLE: m[1], APP_PORT: m[1] === "frontend" ? "80" : "8084", APP_VERSION: m[2] };
+}
+
+/** The backend image one patch version after the plan's: the "new image" of the rolling-update bench. */
+export const ROLLOUT_BACKEND_IMAGE = (() => {
+    const ref = pinnedImages().backendImage;
+    return ref.replace(/-(\d+)\.(\d+)\.(\d+)$/, (_m, a: string, b: string, c: string) => `-${a}.${b}.${Number(c) + 1}`);
+})();
+
+/** Plan image reference -> `swarm-images/<dir>` of its stand-in. */
+export const STAND_INS: Record<string, string> = (() => {
+    const pinned = pinnedImages();
+    const out: Record<string, string> = {};
+    for (const [key, ref] of Object.entries(pinned)) {
+        const dir = DIR_OF_KEY[key];
+        if (!dir) throw new Error(`config key ${key} (${ref}) has no stand-in image: add one under swarm-images/ and to DIR_OF_KEY`);
+        out[ref] = `swarm-images/${dir}`;
+    }
+    out[ROLLOUT_BACKEND_IMAGE] = "swarm-images/app";
+    return out;
+})();
+
+/** Images the stand-ins are built FROM (or COPY from), built first: the apt lists layer and the trixie packages. */
+export const INTERNAL_IMAGES: Record<string, string> = {
+    "opscenter-test/debian-apt:bookworm": "swarm-images/apt-base",
+    "opscenter-test/trixie-debs:latest": "swarm-images/trixie-debs",
+};
+
+/** Build args of a stand-in (the app's role, port and version; none for the others). */
+export function buildArgs(ref: string): Record<string, string> {
+    return STAND_INS[ref] === "swarm-images/app" ? appArgs(ref) : {};
+}
+
+const BUILDER_RUN = "/run/opscenter-lab/builder";
+const BUILDER_SOCKET = path.join(BUILDER_RUN, "docker.sock");
+const BUILDER_LOCK = "/run/opscenter-builder.lock";
+
+/**
+ * Runs `fn` against a builder dockerd of our own in the root network namespace (no bridge, no iptables: it
+ * touches no firewall; RUN steps use --network host), data-root in the cache (the layer cache survives runs).
+ * One builder at a time on the machine (a lock directory with its owner's PID); stopped by PID afterwards.
+ */
+export async function withBuilder<T>(fn: (socket: string) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 30 * 60_000;
+    for (;;) {
+        try {
+            fs.mkdirSync(BUILDER_LOCK);
+            fs.writeFileSync(path.join(BUILDER_LOCK, "owner"), String(process.pid));
+            break;
+        } catch {
+            let owner = 0;
+            try {
+                owner = Number(fs.readFileSync(path.join(BUILDER_LOCK, "owner"), "utf8"));
+            } catch {
+                // being written
+            }
+            let alive = owner > 0;
+            try {
+                if (owner > 0) process.kill(owner, 0);
+            } catch {
+                alive = false;
+            }
+            if (owner > 0 && !alive) {
+                stopBuilderLeftovers();
+                fs.rmSync(BUILDER_LOCK, { recursive: true, force: true });
+                continue;
+            }
+            if (Date.now() > deadline) throw new Error(`image builder busy (lock ${BUILDER_LOCK} held by PID ${owner}) for 30 min`);
+            await new Promise((r) => setTimeout(r, 2_000));
+        }
+    }
+    let pid = 0;
+    try {
+        stopBuilderLeftovers();
+        fs.mkdirSync(BUILDER_RUN, { recursive: true });
+        const dataRoot = path.join(CACHE, "builder");
+        fs.mkdirSync(dataRoot, { recursive: true });
+        const configFile = path.join(BUILDER_RUN, "daemon.json");
+        fs.writeFileSync(configFile, JSON.stringify({
+            "data-root": dataRoot,
+            "exec-root": path.join(BUILDER_RUN, "exec"),
+            pidfile: path.join(BUILDER_RUN, "docker.pid"),
+            hosts: [`unix://${BUILDER_SOCKET}`],
+            bridge: "none",
+            iptables: false,
+            "ip-masq": false,
+            "ip-forward": false,
+            "log-level": "warn",
+            "storage-driver": "overlay2",
+        }, null, 2));
+        const log = fs.openSync(path.join(CACHE, "builder.log"), "a");
+        const [cmd, args] = dockerdCommand({ configFile });
+        const child = spawn(cmd, args, { detached: true, stdio: ["ignore", log, log] });
+        fs.closeSync(log);
+        pid = child.pid ?? 0;
+        child.unref();
+        const until = Date.now() + 60_000;
+        while (dockerAt(BUILDER_SOCKET, ["version"], { allowFail: true, timeoutMs: 5_000 }).code !== 0) {
+            if (Date.now() > until || child.exitCode !== null) throw new Error(`image builder did not start (see ${path.join(CACHE, "builder.log")})`);
+            await new Promise((r) => setTimeout(r, 300));
+        }
+        return await fn(BUILDER_SOCKET);
+    } finally {
+        stopBuilderLeftovers(pid);
+        fs.rmSync(BUILDER_LOCK, { recursive: true, force: true });
+    }
+}
+
+/** SIGKILLs the builder's processes (by PID and by its run directory in their command line) and removes its run dir. */
+function stopBuilderLeftovers(pid = 0): void {
+    const pids = new Set<number>(pid > 0 ? [pid] : []);
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            if (fs.readFileSync(`/proc/${e}/cmdline`, "utf8").includes(BUILDER_RUN + "/")) pids.add(Number(e));
+        } catch {
+            // gone
+        }
+    }
+    for (const p of pids) {
+        try {
+            process.kill(p, "SIGTERM");
+        } catch {
+            // gone
+        }
+    }
+    const until = Date.now() + 15_000;
+    const alive = (p: number) => {
+        try {
+            process.kill(p, 0);
+            return !/^\S+ \S+ Z/.test(fs.readFileSync(`/proc/${p}/stat`, "utf8").replace(/\(.*\)/, "x"));
+        } catch {
+            return false;
+        }
+    };
+    while ([...pids].some(alive) && Date.now() < until) spawnSync("sleep", ["0.2"]);
+    for (const p of pids) {
+        try {
+            process.kill(p, "SIGKILL");
+        } catch {
+            // gone
+        }
+    }
+    fs.rmSync(BUILDER_RUN, { recursive: true, force: true });
+}
+
+/** Builds (layer cache: quick when nothing changed) every stand-in on the builder; returns ref -> image id. */
+export async function buildStandIns(socket: string, refs: string[] = Object.keys(STAND_INS), log: (s: string) => void = () => {}): Promise<Map<string, string>> {
+    const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: "0" };
+    await importBase(socket);
+    const ids = new Map<string, string>();
+    const known: Record<string, string> = { ...INTERNAL_IMAGES, ...STAND_INS };
+    for (const ref of [...Object.keys(INTERNAL_IMAGES), ...refs]) {
+        const dir = known[ref];
+        if (!dir) throw new Error(`no stand-in for image ${ref}; have ${Object.keys(STAND_INS).join(", ")}`);
+        const t0 = Date.now();
+        const args = ["build", "--network", "host", "-q", "-f", path.join(IMAGES_DIR, "..", dir, "Dockerfile"), "-t", ref];
+        for (const [k, v] of Object.entries(buildArgs(ref))) args.push("--build-arg", `${k}=${v}`);
+        args.push(IMAGES_DIR);
+        const r = run("docker", args, { env, timeoutMs: 1_200_000, allowFail: true });
+        if (r.code !== 0) throw new Error(`building ${ref} from ${dir} failed: ${(r.stderr || r.stdout).slice(-3000)}`);
+        ids.set(ref, dockerAt(socket, ["image", "inspect", "--format", "{{.Id}}", ref]).stdout);
+        log(`  ${ref} <- ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    return ids;
+}
+
+/** Images of the plan that have no stand-in (must be empty). */
+export function missingStandIns(plan: OfflinePlan): string[] {
+    return [...new Set(planServices(plan).map((s) => s.image))].filter((ref) => !(ref in STAND_INS)).sort();
+}
+
+/**
+ * Loads on each lab node only the images the plan can place on it (plus `extra` refs on the nodes that run the
+ * same service as `extraLike`), as one `docker save` tar per distinct image set (cached by image ids), `docker load`ed
+ * on the node's socket. Builds what is missing first.
+ */
+export async function loadImages(lab: Pick<Lab, "nodes">, plan: OfflinePlan, opts: { extra?: Record<string, string>; log?: (s: string) => void } = {}): Promise<Map<string, string[]>> {
+    const missing = missingStandIns(plan);
+    if (missing.length > 0) throw new Error(`plan ${plan.stack} uses images without a stand-in: ${missing.join(", ")}`);
+    const perNode = imagesPerNode(lab, plan);
+    for (const [extra, like] of Object.entries(opts.extra ?? {})) {
+        for (const [, refs] of perNode) if (refs.includes(like) && !refs.includes(extra)) refs.push(extra);
+    }
+    const sets = new Map<string, string[]>();
+    for (const refs of perNode.values()) sets.set(refs.slice().sort().join(" "), refs.slice().sort());
+    const tarOf = new Map<string, string>();
+    const tarsDir = path.join(CACHE, "image-sets");
+    fs.mkdirSync(tarsDir, { recursive: true });
+    await withBuilder(async (socket) => {
+        const all = [...new Set([...sets.values()].flat())];
+        const ids = await buildStandIns(socket, all, opts.log);
+        for (const [key, refs] of sets) {
+            const digest = createHash("sha256").update(refs.map((r) => `${r}=${ids.get(r)}`).join("\n")).digest("hex").slice(0, 20);
+            const tar = path.join(tarsDir, `${digest}.tar`);
+            if (!fs.existsSync(tar)) {
+                const tmp = `${tar}.tmp.${process.pid}`;
+                dockerAt(socket, ["save", "-o", tmp, ...refs], { timeoutMs: 600_000 });
+                fs.renameSync(tmp, tar);
+            }
+            tarOf.set(key, tar);
+        }
+    });
+    // Load, at most 3 nodes at once (2 cores: the loads are disk- and CPU-bound).
+    const queue = [...lab.nodes];
+    const worker = async () => {
+        for (let n = queue.shift(); n; n = queue.shift()) {
+            const refs = perNode.get(n.hostname)!;
+            if (refs.length === 0) continue;
+            const tar = tarOf.get(refs.slice().sort().join(" "))!;
+            const t0 = Date.now();
+            await new Promise<void>((resolve, reject) => {
+                const child = spawn("docker", ["load", "-q", "-i", tar], { env: { ...process.env, DOCKER_HOST: `unix://${n.socket}` }, stdio: ["ignore", "ignore", "pipe"] });
+                let err = "";
+                child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+                const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
+                child.on("exit", (code) => {
+                    clearTimeout(timer);
+                    if (code === 0) resolve();
+                    else reject(new Error(`docker load of ${tar} on ${n.hostname} exited ${code}: ${err}`));
+                });
+            });
+            opts.log?.(`  ${n.hostname}: loaded ${refs.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    return perNode;
+}
+
+// `node --import tsx test/swarm/images.ts build`: builds every stand-in (scripts/setup.d/30-docker.sh runs it).
+if (require.main === module && process.argv[2] === "build") {
+    const t0 = Date.now();
+    withBuilder((socket) => buildStandIns(socket, Object.keys(STAND_INS), (s) => console.log(s)))
+        .then((ids) => console.log(`  stand-in images: ${ids.size} built or up to date in ${((Date.now() - t0) / 1000).toFixed(0)} s`))
+        .catch((e: unknown) => {
+            console.error(e instanceof Error ? e.message : String(e));
+            process.exit(1);
+        });
+}
+
+/**
+ * The runtime contract each stand-in mirrors (swarm-images/README.md gives the upstream source of every line):
+ * the user the image runs as (uid:gid; "0:0" = no USER), and, where it matters, the named user the program
+ * drops to. lab.test.ts checks the built images against it.
+ */
+export const RUNTIME: Record<string, { uid: number; gid: number; entrypoint: string[] | null; cmd: string[] | null; workdir: string; dropsTo?: { user: string; uid: number; gid: number } }> = {
+    "ghcr.io/zalando/spilo-17:4.0-p2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/bin/sh", "/launch.sh", "init"], workdir: "/home/postgres", dropsTo: { user: "postgres", uid: 101, gid: 103 } },
+    "quay.io/coreos/etcd:v3.5.17": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/local/bin/etcd"], workdir: "/var/lib/etcd/" },
+    "haproxy:2.8.11": { uid: 99, gid: 99, entrypoint: ["docker-entrypoint.sh"], cmd: ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "/var/lib/haproxy" },
+    "redis:7.2.6-alpine": { uid: 0, gid: 0, entrypoint: ["docker-entrypoint.sh"], cmd: ["redis-server"], workdir: "/data", dropsTo: { user: "redis", uid: 999, gid: 1000 } },
+    "oliver006/redis_exporter:v1.66.0-alpine": { uid: 59000, gid: 59000, entrypoint: ["/redis_exporter"], cmd: null, workdir: "" },
+    "quay.io/prometheuscommunity/postgres-exporter:v0.16.0": { uid: 65534, gid: 65534, entrypoint: ["/bin/postgres_exporter"], cmd: null, workdir: "" },
+    "prom/blackbox-exporter:v0.25.0": { uid: 6170, gid: 0, entrypoint: ["/bin/blackbox_exporter"], cmd: ["--config.file=/etc/blackbox_exporter/config.yml"], workdir: "" },
+    "prom/prometheus:v2.55.1": { uid: 65534, gid: 65534, entrypoint: ["/bin/prometheus"], cmd: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"], workdir: "/prometheus" },
+    "prom/alertmanager:v0.27.0": { uid: 65534, gid: 65534, entrypoint: ["/bin/alertmanager"], cmd: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"], workdir: "/alertmanager" },
+    "amazon/aws-cli:2.22.10": { uid: 0, gid: 0, entrypoint: ["/usr/local/bin/aws"], cmd: null, workdir: "/aws" },
+    "tecnativa/docker-socket-proxy:0.3.0": { uid: 0, gid: 0, entrypoint: null, cmd: ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "" },
+    "traefik:v3.1.7": { uid: 0, gid: 0, entrypoint: ["/entrypoint.sh"], cmd: ["traefik"], workdir: "" },
+    "kubeworkz/ops_center:frontend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
+    "kubeworkz/ops_center:backend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
+};

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { planStack, unwrap } from "../harness";
-import { BASE_IMAGE, importBase } from "./images";
+import { BASE_IMAGE, imagesPerNode, importBase, loadImages, missingStandIns, RUNTIME, satisfies, STAND_INS } from "./images";
 import { docker, hostPids, Lab, nodeTable, slotNames, startLab } from "./lab";
 import { hostsFromPlan, PlanHost } from "./planHosts";
 
@@ -35,6 +35,31 @@ describe("plan hosts", () => {
             "app-0@us-west-2a", "app-1@us-west-2b", "app-2@us-west-2c", "data-0@us-west-2a", "data-1@us-west-2b", "data-2@us-west-2c", "edge-0@us-west-2a",
         ]);
         assert.deepEqual(hosts.filter((h) => h.manager).map((h) => h.hostname), ["app-0", "app-1", "app-2"]);
+    });
+});
+
+describe("stand-in images", () => {
+    it("every image either stack's plan runs has a stand-in, tagged with the plan's exact reference", () => {
+        for (const stack of ["us-east-1", "us-west-2"]) assert.deepEqual(missingStandIns(planStack(stack)), [], stack);
+        for (const ref of Object.keys(RUNTIME)) assert.ok(ref in STAND_INS, `${ref} has a runtime contract but no stand-in`);
+    });
+
+    it("each node gets only the images the plan can place on it (us-east-1)", () => {
+        const plan = planStack("us-east-1");
+        const per = imagesPerNode({ nodes: hostsFromPlan(plan) }, plan);
+        assert.deepEqual(per.get("edge-0"), ["traefik:v3.1.7"]);
+        assert.ok(!per.get("data-2")!.includes("ghcr.io/zalando/spilo-17:4.0-p2"), "data-2 runs no Patroni member (postgresMembers = 2)");
+        assert.ok(per.get("data-0")!.includes("ghcr.io/zalando/spilo-17:4.0-p2"));
+        for (const h of ["app-0", "app-1", "app-2"]) assert.ok(per.get(h)!.includes("tecnativa/docker-socket-proxy:0.3.0"), `${h} is a manager`);
+        for (const h of ["data-0", "edge-0"]) assert.ok(!per.get(h)!.includes("tecnativa/docker-socket-proxy:0.3.0"), `${h} is a worker`);
+    });
+
+    it("placement constraints: ==, != and the keys the lab evaluates; any other key fails by name", () => {
+        const node = { hostname: "data-1", manager: false, labels: { role: "data", zone: "us-east-1b" } };
+        assert.equal(satisfies(node, ["node.labels.role==data", "node.hostname==data-1"]), true);
+        assert.equal(satisfies(node, ["node.labels.role != data"]), false);
+        assert.equal(satisfies(node, ["node.role==manager"]), false);
+        assert.throws(() => satisfies(node, ["engine.labels.x==y"]), /engine\.labels\.x/);
     });
 });
 
@@ -103,6 +128,56 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 600_000 }, () => {
         const client = `for i in $(seq 1 20); do if exec 3<>/dev/tcp/${ip}/7000; then echo ping >&3; read -t 5 line <&3; echo "$line"; exit 0; fi; sleep 0.5; done; exit 1`;
         const out = docker(b.socket, ["run", "--rm", "--network", "lab-smoke", BASE_IMAGE, "bash", "-c", client], { timeoutMs: 90_000 });
         assert.equal(out, "pong from smoke-server ping");
+    });
+
+    it("each node holds exactly the plan's images for it; each image runs as its upstream's user, entrypoint and workdir", async () => {
+        const plan = planStack("us-east-1");
+        const t0 = Date.now();
+        const per = await loadImages(lab!, plan, { log: (s) => process.stdout.write(`# ${s}\n`) });
+        process.stdout.write(`# images built/loaded in ${Date.now() - t0} ms\n`);
+        for (const node of lab!.nodes) {
+            const tags = docker(node.socket, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n").filter((t) => t && t !== BASE_IMAGE && t !== "<none>:<none>").sort();
+            assert.deepEqual(tags, per.get(node.hostname), node.hostname);
+        }
+        for (const [ref, want] of Object.entries(RUNTIME)) {
+            const node = lab!.nodes.find((n) => per.get(n.hostname)!.includes(ref));
+            if (!node) continue; // an image of the other stack only
+            const cfg = JSON.parse(docker(node.socket, ["image", "inspect", "--format", "{{json .Config}}", ref])) as { Entrypoint: string[] | null; Cmd: string[] | null; WorkingDir: string };
+            assert.deepEqual(cfg.Entrypoint, want.entrypoint, `${ref} entrypoint`);
+            assert.deepEqual(cfg.Cmd, want.cmd, `${ref} cmd`);
+            assert.equal(cfg.WorkingDir, want.workdir, `${ref} workdir`);
+            const ids = docker(node.socket, ["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref, "-c", `id -u; id -g${want.dropsTo ? `; id -u ${want.dropsTo.user}; id -g ${want.dropsTo.user}` : ""}`], { timeoutMs: 60_000 });
+            const expect = [want.uid, want.gid, ...(want.dropsTo ? [want.dropsTo.uid, want.dropsTo.gid] : [])].map(String);
+            assert.deepEqual(ids.split("\n"), expect, `${ref} user`);
+        }
+    });
+
+    it("a container's /var/run/docker.sock bind mount reaches its own node's engine (the socket proxy's mount)", () => {
+        const node = lab!.nodes.find((n) => n.hostname === "app-1")!;
+        const get = `use IO::Socket::UNIX; my $s = IO::Socket::UNIX->new(Peer => "/var/run/docker.sock") or die $!; print $s "GET /info HTTP/1.0\r\n\r\n"; local $/; my $r = <$s>; print $r =~ /"Name":"([^"]+)"/ ? $1 : "none";`;
+        const name = docker(node.socket, ["run", "--rm", "--network", "none", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro", BASE_IMAGE, "perl", "-e", get], { timeoutMs: 60_000 });
+        assert.equal(name, "app-1");
+    });
+
+    it("killHost: the host's engine and containers die and a manager sees it Down; restoreHost: the same node is Ready again", async () => {
+        const victim = lab!.nodes.find((n) => n.hostname === "data-0")!;
+        const nodeId = nodeTable(lab!.managerSocket()).find((x) => x.hostname === "data-0")!.id;
+        const pidBefore = victim.pid;
+        await lab!.killHost("data-0");
+        assert.deepEqual(hostPids(slotNames(lab!.slot).runDir + "/data-0", [pidBefore]), []);
+        const t0 = Date.now();
+        let status = "";
+        while (Date.now() - t0 < 60_000) {
+            status = nodeTable(lab!.managerSocket()).find((x) => x.id === nodeId)!.status;
+            if (status === "down") break;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        assert.equal(status, "down", "a manager marks the killed host down within 60 s");
+        process.stdout.write(`# data-0 seen Down after ${Date.now() - t0} ms\n`);
+        await lab!.restoreHost("data-0");
+        const back = nodeTable(lab!.managerSocket()).filter((x) => x.hostname === "data-0");
+        assert.deepEqual(back.map((x) => [x.id, x.status]), [[nodeId, "ready"]]);
+        assert.notEqual(victim.pid, pidBefore);
     });
 
     it("stop() leaves nothing behind: no namespace, dockerd, veth, bridge, iptables rule, mount or directory of ours", async () => {

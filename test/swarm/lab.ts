@@ -440,6 +440,29 @@ function labEnv(s: HostState, ssmDir: string, slot: number): NodeJS.ProcessEnv {
     };
 }
 
+/**
+ * argv of a dockerd in its own mount namespace (and network namespace and hostname when given). In that namespace
+ * /run is a fresh tmpfs (with /run/opscenter-lab bound back in, where the lab's sockets live), so that the engine's
+ * /var/run/docker.sock, its containerd (dockerd uses a system containerd whenever /run/containerd/containerd.sock
+ * exists) and its other /run files are its own; /etc/docker (the engine key) is private too. Its mounts die with it.
+ */
+export function dockerdCommand(opts: { configFile: string; netns?: string; hostname?: string }): [string, string[]] {
+    const script = [
+        "set -e",
+        "t=$(mktemp -d /tmp/opscenter-lab-run.XXXXXX)",
+        'mount -n -t tmpfs -o mode=0755,size=64m opscenter-lab-run "$t"',
+        'mkdir -p "$t/opscenter-lab" "$t/containerd" "$t/lock" "$t/docker"',
+        `mount -n --rbind ${RUN_ROOT} "$t/opscenter-lab"`,
+        'mount -n --move "$t" /run',
+        'rmdir "$t"',
+        "mount -n -t tmpfs -o size=1m,mode=0700 opscenter-lab-etc-docker /etc/docker",
+        ...(opts.hostname ? [`hostname ${opts.hostname}`] : []),
+        `exec dockerd --config-file ${opts.configFile}`,
+    ].join("\n");
+    const inner = ["unshare", ...(opts.hostname ? ["--uts"] : []), "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script];
+    return opts.netns ? ["nsenter", [`--net=/var/run/netns/${opts.netns}`, "--", ...inner]] : [inner[0], inner.slice(1)];
+}
+
 /** Starts (or restarts) one host's dockerd and waits for its API. */
 async function startDockerd(s: HostState, bip: string): Promise<void> {
     const config = {
@@ -448,7 +471,8 @@ async function startDockerd(s: HostState, bip: string): Promise<void> {
         "data-root": path.join(s.dataDir, "docker"),
         "exec-root": path.join(s.runDir, "exec"),
         pidfile: path.join(s.runDir, "docker.pid"),
-        hosts: [`unix://${s.node.socket}`],
+        // The second socket is the host's /var/run/docker.sock, private to its mount namespace (services bind-mount it).
+        hosts: [`unix://${s.node.socket}`, "unix:///var/run/docker.sock"],
         bip,
         "log-level": "warn",
         "userland-proxy": false,
@@ -458,18 +482,7 @@ async function startDockerd(s: HostState, bip: string): Promise<void> {
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
     fs.rmSync(s.node.socket, { force: true });
     const log = fs.openSync(path.join(s.dataDir, "dockerd.log"), "a");
-    // /run/containerd and /etc/docker (the engine key) are private to the host's mount namespace.
-    const script = [
-        "set -e",
-        "mount -t tmpfs -o size=16m,mode=0711 lab-containerd /run/containerd",
-        "mount -t tmpfs -o size=1m,mode=0700 lab-etc-docker /etc/docker",
-        `hostname ${s.node.hostname}`,
-        `exec dockerd --config-file ${configFile}`,
-    ].join("\n");
-    const child = spawn("nsenter", [`--net=/var/run/netns/${s.node.netns}`, "--", "unshare", "--uts", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script], {
-        detached: true,
-        stdio: ["ignore", log, log],
-    });
+    const child = spawn(...dockerdCommand({ configFile, netns: s.node.netns, hostname: s.node.hostname }), { detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
     if (child.pid === undefined) throw new Error(`lab: could not start dockerd of ${s.node.hostname}`);
     child.unref();
