@@ -8,13 +8,13 @@
  * see test/swarm/deviations.ts), and there is no Traefik binary, so Traefik's retry middleware is not in the path:
  * each failed request here is one a client would have seen without Traefik's retry.
  *
- * swarm_backend_rolling_update: `backendImage` set to a new tag (the stand-in re-tagged) and the plan applied: the
+ * swarm_backend_rolling_update: `backendImage` set to the next patch tag (a stand-in the lab loads under that tag) and the plan applied: the
  * active colour's service rolls its tasks by the plan's updateConfig. swarm_blue_green_switch: `activeColor`
  * switched and the plan applied, load on both colours. swarm_node_drain: an app host drained (node availability
  * drain, as an operator does before maintenance), then made active again.
  */
-import { spawnSync } from "node:child_process";
 import { progress, waitConverged } from "../../test/swarm/apply";
+import { ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
 import { eventually, runningTasks, StackLab } from "../../test/swarm/support";
 import { CaseResult, summarise } from "../types";
 import { Loop, startLoop } from "./swarmLoop";
@@ -45,13 +45,9 @@ async function settle(s: StackLab, names: string[], timeoutMs: number): Promise<
 }
 
 export async function swarmBackendRollingUpdate(s: StackLab, runs: number): Promise<CaseResult> {
-    const original = "kubeworkz/ops_center:backend-1.4.2";
-    const next = "kubeworkz/ops_center:backend-1.4.2-rollout";
-    // The "new image": the same stand-in under a new tag, on every app host (docker tag on each engine).
-    for (const n of s.lab.nodes.filter((x) => x.role === "app")) {
-        const r = spawnSync("docker", ["tag", original, next], { env: { ...process.env, DOCKER_HOST: `unix://${n.socket}` }, encoding: "utf8", timeout: 30_000 });
-        if (r.status !== 0) throw new Error(`docker tag on ${n.hostname}: ${r.stderr}`);
-    }
+    const original = String(s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec.TaskTemplate.ContainerSpec.Image);
+    // The "new image": the lab loads a stand-in tagged ROLLOUT_BACKEND_IMAGE (the next patch version) on the app hosts.
+    const next = ROLLOUT_BACKEND_IMAGE;
     const samples: number[] = [];
     const notes: string[] = [];
     let failed = 0;

@@ -11,7 +11,7 @@ import { mockIp } from "../../offline/mocks";
 import { planStack } from "../harness";
 import { ApplyReport, applyTranslation, waitConverged } from "./apply";
 import { applyDeviations, kernelHasIpvs, printDeviations } from "./deviations";
-import * as images from "./images";
+import { loadImages, ROLLOUT_BACKEND_IMAGE } from "./images";
 import { docker as dockerCli, Lab, LabNode, startLab } from "./lab";
 import { hostsFromPlan, INSTANCE_TYPE } from "./planHosts";
 import { Json, translatePlan, Translation } from "./translate";
@@ -70,10 +70,10 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
     const lab = await startLab({ hosts });
     try {
         log(`# ${stack}: lab of ${lab.nodes.length} hosts up in ${Date.now() - t0} ms\n`);
-        const load = (images as unknown as { loadImages?: (lab: Lab, plan: OfflinePlan) => Promise<void> }).loadImages;
-        if (!load) throw new Error("test/swarm/images.ts has no loadImages (the stand-in images of branch i11a are not merged)");
         const t1 = Date.now();
-        await load(lab, plan);
+        // The rolling-update bench's "new backend image" goes where the backend can run.
+        const backend = String(translatePlan(plan).services.find((x) => x.spec.Name === "opscenter-backend-blue")?.spec.TaskTemplate.ContainerSpec.Image);
+        await loadImages(lab, plan, { extra: { [ROLLOUT_BACKEND_IMAGE]: backend }, log });
         log(`# ${stack}: images loaded in ${Date.now() - t1} ms\n`);
         const planAddresses = addPlanAddresses(lab, plan);
         const info = JSON.parse(dockerCli(lab.nodes[0].socket, ["info", "--format", "{{json .}}"])) as { NCPU: number; MemTotal: number };
