@@ -17,9 +17,10 @@ import * as path from "node:path";
 import type { OfflinePlan } from "../../offline/engine";
 import { CONFIG_KEYS } from "../../config/keys";
 import { unwrap } from "../harness";
-import { dockerdCommand, type Lab, type LabNode } from "./lab";
+import { CACHE, withBuilder } from "./builder";
+import type { Lab, LabNode } from "./lab";
 
-export const CACHE = process.env.OPSCENTER_TEST_CACHE ?? "/var/cache/opscenter-test";
+export { CACHE, withBuilder };
 export const BASE_TAR = path.join(CACHE, "debian-bookworm-minbase.tar");
 /** The imported Debian 12 minbase every stand-in starts FROM. */
 export const BASE_IMAGE = "opscenter-test/debian:bookworm";
@@ -160,119 +161,6 @@ export function buildArgs(ref: string): Record<string, string> {
     return STAND_INS[ref] === "swarm-images/app" ? appArgs(ref) : {};
 }
 
-const BUILDER_RUN = "/run/opscenter-lab/builder";
-const BUILDER_SOCKET = path.join(BUILDER_RUN, "docker.sock");
-const BUILDER_LOCK = "/run/opscenter-builder.lock";
-
-/**
- * Runs `fn` against a builder dockerd of our own in the root network namespace (no bridge, no iptables: it
- * touches no firewall; RUN steps use --network host), data-root in the cache (the layer cache survives runs).
- * One builder at a time on the machine (a lock directory with its owner's PID); stopped by PID afterwards.
- */
-export async function withBuilder<T>(fn: (socket: string) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + 30 * 60_000;
-    for (;;) {
-        try {
-            fs.mkdirSync(BUILDER_LOCK);
-            fs.writeFileSync(path.join(BUILDER_LOCK, "owner"), String(process.pid));
-            break;
-        } catch {
-            let owner = 0;
-            try {
-                owner = Number(fs.readFileSync(path.join(BUILDER_LOCK, "owner"), "utf8"));
-            } catch {
-                // being written
-            }
-            let alive = owner > 0;
-            try {
-                if (owner > 0) process.kill(owner, 0);
-            } catch {
-                alive = false;
-            }
-            if (owner > 0 && !alive) {
-                stopBuilderLeftovers();
-                fs.rmSync(BUILDER_LOCK, { recursive: true, force: true });
-                continue;
-            }
-            if (Date.now() > deadline) throw new Error(`image builder busy (lock ${BUILDER_LOCK} held by PID ${owner}) for 30 min`);
-            await new Promise((r) => setTimeout(r, 2_000));
-        }
-    }
-    let pid = 0;
-    try {
-        stopBuilderLeftovers();
-        fs.mkdirSync(BUILDER_RUN, { recursive: true });
-        const dataRoot = path.join(CACHE, "builder");
-        fs.mkdirSync(dataRoot, { recursive: true });
-        const configFile = path.join(BUILDER_RUN, "daemon.json");
-        fs.writeFileSync(configFile, JSON.stringify({
-            "data-root": dataRoot,
-            "exec-root": path.join(BUILDER_RUN, "exec"),
-            pidfile: path.join(BUILDER_RUN, "docker.pid"),
-            hosts: [`unix://${BUILDER_SOCKET}`],
-            bridge: "none",
-            iptables: false,
-            "ip-masq": false,
-            "ip-forward": false,
-            "log-level": "warn",
-            "storage-driver": "overlay2",
-        }, null, 2));
-        const log = fs.openSync(path.join(CACHE, "builder.log"), "a");
-        const [cmd, args] = dockerdCommand({ configFile });
-        const child = spawn(cmd, args, { detached: true, stdio: ["ignore", log, log] });
-        fs.closeSync(log);
-        pid = child.pid ?? 0;
-        child.unref();
-        const until = Date.now() + 60_000;
-        while (dockerAt(BUILDER_SOCKET, ["version"], { allowFail: true, timeoutMs: 5_000 }).code !== 0) {
-            if (Date.now() > until || child.exitCode !== null) throw new Error(`image builder did not start (see ${path.join(CACHE, "builder.log")})`);
-            await new Promise((r) => setTimeout(r, 300));
-        }
-        return await fn(BUILDER_SOCKET);
-    } finally {
-        stopBuilderLeftovers(pid);
-        fs.rmSync(BUILDER_LOCK, { recursive: true, force: true });
-    }
-}
-
-/** SIGKILLs the builder's processes (by PID and by its run directory in their command line) and removes its run dir. */
-function stopBuilderLeftovers(pid = 0): void {
-    const pids = new Set<number>(pid > 0 ? [pid] : []);
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        try {
-            if (fs.readFileSync(`/proc/${e}/cmdline`, "utf8").includes(BUILDER_RUN + "/")) pids.add(Number(e));
-        } catch {
-            // gone
-        }
-    }
-    for (const p of pids) {
-        try {
-            process.kill(p, "SIGTERM");
-        } catch {
-            // gone
-        }
-    }
-    const until = Date.now() + 15_000;
-    const alive = (p: number) => {
-        try {
-            process.kill(p, 0);
-            return !/^\S+ \S+ Z/.test(fs.readFileSync(`/proc/${p}/stat`, "utf8").replace(/\(.*\)/, "x"));
-        } catch {
-            return false;
-        }
-    };
-    while ([...pids].some(alive) && Date.now() < until) spawnSync("sleep", ["0.2"]);
-    for (const p of pids) {
-        try {
-            process.kill(p, "SIGKILL");
-        } catch {
-            // gone
-        }
-    }
-    fs.rmSync(BUILDER_RUN, { recursive: true, force: true });
-}
-
 /** Builds (layer cache: quick when nothing changed) every stand-in on the builder; returns ref -> image id. */
 export async function buildStandIns(socket: string, refs: string[] = Object.keys(STAND_INS), log: (s: string) => void = () => {}): Promise<Map<string, string>> {
     const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: "0" };
@@ -356,15 +244,47 @@ export async function loadImages(lab: Pick<Lab, "nodes">, plan: OfflinePlan, opt
     return perNode;
 }
 
-// `node --import tsx test/swarm/images.ts build`: builds every stand-in (scripts/setup.d/30-docker.sh runs it).
+/** Hash of everything the stand-ins are built from (swarm-images/, the reference map, the base tar's identity). */
+export function standInsHash(): string {
+    const h = createHash("sha256");
+    const walk = (dir: string): void => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const full = path.join(dir, e.name);
+            if (e.isDirectory()) walk(full);
+            else h.update(`${path.relative(IMAGES_DIR, full)}\0`).update(fs.readFileSync(full)).update("\0");
+        }
+    };
+    walk(IMAGES_DIR);
+    h.update(JSON.stringify({ STAND_INS, INTERNAL_IMAGES, args: Object.keys(STAND_INS).map(buildArgs) }));
+    if (fs.existsSync(BASE_TAR)) {
+        const st = fs.statSync(BASE_TAR);
+        h.update(`${st.size}/${st.mtimeMs}`);
+    }
+    return h.digest("hex");
+}
+
+const STAMP = path.join(CACHE, "stand-ins.stamp");
+
+// `node --import tsx test/swarm/images.ts build`: builds every stand-in (scripts/setup.d/30-docker.sh runs it); quick
+// when nothing changed since the last build (a stamp of standInsHash()).
 if (require.main === module && process.argv[2] === "build") {
     const t0 = Date.now();
-    withBuilder((socket) => buildStandIns(socket, Object.keys(STAND_INS), (s) => console.log(s)))
-        .then((ids) => console.log(`  stand-in images: ${ids.size} built or up to date in ${((Date.now() - t0) / 1000).toFixed(0)} s`))
-        .catch((e: unknown) => {
-            console.error(e instanceof Error ? e.message : String(e));
-            process.exit(1);
-        });
+    const want = standInsHash();
+    const builderData = path.join(CACHE, "builder");
+    if (fs.existsSync(STAMP) && fs.readFileSync(STAMP, "utf8") === want && fs.existsSync(builderData)) {
+        console.log(`  stand-in images: up to date (${Object.keys(STAND_INS).length} images, stamp ${STAMP})`);
+    } else {
+        console.log(`  stand-in images: building ${Object.keys(STAND_INS).length} images from swarm-images/ (layer cache in ${builderData})`);
+        withBuilder((socket) => buildStandIns(socket, Object.keys(STAND_INS), (s) => console.log(s)))
+            .then((ids) => {
+                fs.writeFileSync(STAMP, want);
+                console.log(`  stand-in images: ${ids.size} built or up to date in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+            })
+            .catch((e: unknown) => {
+                console.error(e instanceof Error ? e.message : String(e));
+                process.exit(1);
+            });
+    }
 }
 
 /**

@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { planStack, unwrap } from "../harness";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { byName, planStack, unwrap } from "../harness";
 import { BASE_IMAGE, imagesPerNode, importBase, loadImages, missingStandIns, RUNTIME, satisfies, STAND_INS } from "./images";
 import { docker, hostPids, Lab, nodeTable, slotNames, startLab } from "./lab";
 import { hostsFromPlan, PlanHost } from "./planHosts";
@@ -150,6 +152,53 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 600_000 }, () => {
             const expect = [want.uid, want.gid, ...(want.dropsTo ? [want.dropsTo.uid, want.dropsTo.gid] : [])].map(String);
             assert.deepEqual(ids.split("\n"), expect, `${ref} user`);
         }
+    });
+
+    it("the Spilo stand-in, run with pg-1's environment and entrypoint from the plan, becomes the Patroni leader as postgres and the admin user writes over SSL", async () => {
+        const plan = planStack("us-east-1");
+        const node = lab!.nodes.find((n) => n.hostname === "data-0")!;
+        const spec = unwrap(byName(plan, "docker:index/service:Service", "ops-postgres-pg-1").inputs) as {
+            taskSpec: { containerSpec: { image: string; env: Record<string, string>; commands: string[]; secrets: { secretName: string; fileName: string }[]; configs: { configName: string; fileName: string }[] } };
+        };
+        const cs = spec.taskSpec.containerSpec;
+        const dataOf = (type: string, name: string) => {
+            const r = plan.resources.find((x) => x.type === type && unwrap(x.inputs.name) === name);
+            assert.ok(r, `${type} ${name}`);
+            return Buffer.from(String(unwrap(r.inputs.data)), "base64");
+        };
+        const dir = path.join("/var/tmp/opscenter-lab", String(lab!.slot), "spilo-smoke");
+        fs.mkdirSync(path.join(dir, "secrets"), { recursive: true });
+        for (const sec of cs.secrets) fs.writeFileSync(path.join(dir, "secrets", path.basename(sec.fileName)), dataOf("docker:index/secret:Secret", sec.secretName), { mode: 0o400 });
+        const entry = cs.configs[0];
+        fs.writeFileSync(path.join(dir, "entrypoint.sh"), dataOf("docker:index/serviceConfig:ServiceConfig", entry.configName), { mode: 0o555 });
+        const etcd = byName(plan, "docker:index/service:Service", "ops-postgres-etcd-1");
+        const etcdImage = (unwrap(etcd.inputs) as { taskSpec: { containerSpec: { image: string } } }).taskSpec.containerSpec.image;
+        docker(node.socket, ["run", "-d", "--name", "smoke-etcd", "--network", "lab-smoke", ...["opscenter-etcd-1", "opscenter-etcd-2", "opscenter-etcd-3"].flatMap((a) => ["--network-alias", a]),
+            etcdImage, "etcd", "--name=e1", "--data-dir=/tmp/e1", "--listen-client-urls=http://0.0.0.0:2379", "--advertise-client-urls=http://opscenter-etcd-1:2379"], { timeoutMs: 60_000 });
+        const envArgs = Object.keys(cs.env).flatMap((k) => ["-e", k]);
+        const r = spawnSync("docker", ["run", "-d", "--name", "smoke-pg", "--hostname", "opscenter-pg-1", "--network", "lab-smoke", "--network-alias", "opscenter-pg-1", ...envArgs,
+            "-v", `${path.join(dir, "secrets")}:/run/secrets:ro`, "-v", `${path.join(dir, "entrypoint.sh")}:${entry.fileName}:ro`, "--entrypoint", cs.commands[0], cs.image, ...cs.commands.slice(1)],
+            { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...cs.env, DOCKER_HOST: `unix://${node.socket}` } });
+        assert.equal(r.status, 0, r.stderr);
+        const t0 = Date.now();
+        let primary = "";
+        while (Date.now() - t0 < 240_000) {
+            primary = docker(node.socket, ["exec", "smoke-pg", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://localhost:8008/primary"], { allowFail: true, timeoutMs: 15_000 });
+            if (primary === "200") break;
+            await new Promise((res) => setTimeout(res, 2000));
+        }
+        if (primary !== "200") process.stdout.write(`# smoke-pg logs:\n${docker(node.socket, ["logs", "--tail", "40", "smoke-pg"], { allowFail: true })}\n`);
+        assert.equal(primary, "200", "Patroni's /primary answers 200 within 240 s");
+        process.stdout.write(`# Spilo stand-in leader after ${Date.now() - t0} ms\n`);
+        const top = docker(node.socket, ["top", "smoke-pg", "-eo", "uid,args"]);
+        assert.match(top, /^\s*101\s+\S*python3 \/opt\/patroni-4\/usr\/bin\/patroni/m, `Patroni runs as uid 101:\n${top}`);
+        const adminPw = dataOf("docker:index/secret:Secret", cs.secrets.find((x) => x.fileName.endsWith("pg_admin_password"))!.secretName).toString();
+        const out = docker(node.socket, ["exec", "-e", `PGPASSWORD=${adminPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_ADMIN} dbname=postgres sslmode=require`, "-Atc",
+            "CREATE TABLE smoke(x int); INSERT INTO smoke VALUES (1); SELECT count(*) || ' ' || current_user || ' ' || (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) FROM smoke"], { timeoutMs: 30_000 });
+        assert.equal(out, `1 ${cs.env.PGUSER_ADMIN} t`);
+        const nossl = docker(node.socket, ["exec", "-e", `PGPASSWORD=${adminPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_ADMIN} dbname=postgres sslmode=disable`, "-Atc", "SELECT 1"], { allowFail: true, timeoutMs: 30_000 });
+        assert.notEqual(nossl, "1", "Spilo's pg_hba rejects connections without SSL");
+        docker(node.socket, ["rm", "-f", "smoke-pg", "smoke-etcd"], { timeoutMs: 60_000 });
     });
 
     it("a container's /var/run/docker.sock bind mount reaches its own node's engine (the socket proxy's mount)", () => {
