@@ -161,6 +161,12 @@ export async function progress(docker: Docker, names: string[]): Promise<Service
         const problems = tasks
             .filter((x) => (x.Status as Json).State !== "running")
             .map((x) => `${(x.Status as Json).State}${(x.Status as Json).Err ? `: ${(x.Status as Json).Err}` : ""}${(x.Status as Json).Message ? ` (${(x.Status as Json).Message})` : ""}`);
+        // The latest failed attempt says why a task keeps restarting (its exit, an unreadable secret, a failed health check).
+        const all = (await docker.listTasks({ filters: { service: [s.ID] } })) as Json[];
+        const lastFailed = all
+            .filter((x) => ["failed", "rejected"].includes(String((x.Status as Json).State)))
+            .sort((a, b) => String((b.Status as Json).Timestamp).localeCompare(String((a.Status as Json).Timestamp)))[0];
+        if (lastFailed && running < desired) problems.push(`last failed attempt: ${(lastFailed.Status as Json).Err ?? (lastFailed.Status as Json).State}`);
         const update = (s as unknown as { UpdateStatus?: { State?: string; Message?: string } }).UpdateStatus;
         if (update?.State && !["completed", "rollback_completed"].includes(update.State)) problems.push(`update ${update.State}: ${update.Message ?? ""}`);
         out.push({ name, desired, running, problems: [...new Set(problems)] });

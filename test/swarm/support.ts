@@ -89,8 +89,9 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
             converged = { ms: await waitConverged(manager(), d.translation.services.map((s) => s.spec.Name), CONVERGE_MS, log) };
             log(`# ${stack}: converged in ${converged.ms} ms\n`);
         } catch (e) {
-            converged = { error: e as Error };
-            log(`# ${stack}: ${(e as Error).message}\n`);
+            const why = lastExits(lab, d.translation.services.map((x) => x.spec.Name));
+            converged = { error: new Error(`${(e as Error).message}\nlast exited containers:\n${why.join("\n")}`) };
+            log(`# ${stack}: ${converged.error.message}\n`);
         }
         return {
             stack, plan, lab, translation: d.translation, deviations: d.lines, firstApply, converged, manager,
@@ -107,6 +108,25 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         await lab.stop();
         throw e;
     }
+}
+
+/** The last lines of the newest exited container of each service, on every live node (why tasks keep failing). */
+export function lastExits(lab: Lab, services: string[]): string[] {
+    const out: string[] = [];
+    for (const name of services) {
+        for (const n of lab.nodes) {
+            try {
+                const id = dockerCli(n.socket, ["ps", "-a", "-q", "--filter", "status=exited", "--filter", `label=com.docker.swarm.service.name=${name}`], { timeoutMs: 15_000 }).split("\n")[0];
+                if (!id) continue;
+                const logs = spawnSync("docker", ["logs", "--tail", "3", id], { encoding: "utf8", timeout: 15_000, env: { ...process.env, DOCKER_HOST: `unix://${n.socket}` } });
+                out.push(`  ${name} on ${n.hostname}: ${`${logs.stdout}${logs.stderr}`.trim().split("\n").slice(-3).join(" | ").slice(0, 400)}`);
+                break;
+            } catch {
+                /* a dead node */
+            }
+        }
+    }
+    return out;
 }
 
 export interface RunningTask { id: string; service: string; node: LabNode; containerId: string }
