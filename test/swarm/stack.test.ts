@@ -182,6 +182,8 @@ for (const stack of stacks) {
             const pinned = specs(s).filter((x) => pinnedHost(x) === victim).map((x) => x.Name);
             assert.ok(pinned.length > 0, `nothing is pinned to ${victim}`);
             await s.lab.killHost(victim);
+            let moved: string[] | undefined;
+            let failure: unknown;
             try {
                 // Swarm marks the node down after its heartbeat period; give the orchestrator time to (not) reschedule.
                 await eventually(`${victim} marked down`, 90_000, async () => {
@@ -189,12 +191,17 @@ for (const stack of stacks) {
                     return nodes.find((n) => (n as Any).Description?.Hostname === victim && (n as Any).Status?.State === "down") ? true : undefined;
                 });
                 await new Promise((r) => setTimeout(r, 20_000));
-                const moved: string[] = [];
+                moved = [];
                 for (const name of pinned) for (const t of await runningTasks(s, name)) if (t.node.hostname !== victim) moved.push(`${name} now on ${t.node.hostname}`);
-                assert.deepEqual(moved, []);
-            } finally {
-                await s.lab.restoreHost(victim);
+            } catch (e) {
+                failure = e;
             }
+            // Bring the host back whatever happened; report what was seen first, then a failed restore.
+            let restoreError: unknown;
+            await s.lab.restoreHost(victim).catch((e: unknown) => (restoreError = e));
+            if (failure) throw failure;
+            assert.deepEqual(moved, []);
+            if (restoreError) throw new Error(`nothing moved, but ${victim} did not come back: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}`);
         });
     });
 }
