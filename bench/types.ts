@@ -6,8 +6,10 @@ export interface CaseResult {
     median_s: number;
     min_s: number;
     max_s: number;
-    /** Acknowledged writes missing after failover, summed over all runs. */
-    acknowledged_writes_lost: number;
+    /** Acknowledged writes missing after failover, summed over all runs (the failover cases). */
+    acknowledged_writes_lost?: number;
+    /** Requests that failed under load, summed over all runs (the load cases). */
+    failed_requests?: number;
     /** Every run's seconds, in order. */
     samples_s: number[];
     /** Only for the design document's own script: did the old primary come back as a second primary? */

@@ -27,7 +27,7 @@ function digest(text: string, len = 17): string {
 }
 
 /** A stable private address inside 10.x for a resource name. */
-function mockIp(name: string): string {
+export function mockIp(name: string): string {
     const h = createHash("sha256").update(name).digest();
     return `10.${h[0] % 250}.${h[1] % 250}.${(h[2] % 250) + 4}`;
 }

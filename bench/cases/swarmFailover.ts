@@ -1,0 +1,143 @@
+/**
+ * Bench cases on the Swarm lab (test/swarm/support.ts): a data host dies whole (lab.killHost: its engine and every
+ * container SIGKILLed, its link cut), under a steady write load from a container on a surviving host.
+ *
+ * swarm_postgres_host_crash: the Patroni leader's host dies; seconds from the kill to the first write acknowledged
+ * through the plan's HAProxy service (the backend's DATABASE_HOST:DATABASE_PORT, as the backend's role), counting
+ * only writes that started after the kill; acknowledged writes lost; when the host returns, exactly one primary.
+ * swarm_redis_host_crash: the Redis master's host dies; the same through a Sentinel-aware client (asks the
+ * sentinels of the backend's REDIS_SENTINELS for the master, RPUSHes there; a replica refuses, READONLY).
+ */
+import { waitConverged } from "../../test/swarm/apply";
+import { eventually, execIn, runningTasks, StackLab, RunningTask } from "../../test/swarm/support";
+import { CaseResult, summarise } from "../types";
+import { startLoop } from "./swarmLoop";
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function backendEnv(s: StackLab): Record<string, string> {
+    const b = s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec as Any;
+    return Object.fromEntries((b.TaskTemplate.ContainerSpec.Env as string[]).map((e) => [e.split("=")[0], e.split("=").slice(1).join("=")]));
+}
+function secretOf(s: StackLab, fileName: string): string {
+    const b = s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec as Any;
+    const ref = (b.TaskTemplate.ContainerSpec.Secrets as Any[]).find((x) => x.File.Name === fileName);
+    if (!ref) throw new Error(`the backend mounts no secret at ${fileName}`);
+    return Buffer.from(s.translation.secrets.find((x) => x.body.Name === ref.SecretName)!.body.Data, "base64").toString("utf8");
+}
+const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+async function patroniCluster(t: RunningTask): Promise<{ name: string; role: string; state: string }[]> {
+    return (JSON.parse(execIn(t, ["curl", "-fsS", "-m", "3", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] }).members;
+}
+
+/** A running Patroni task other than on `notOn`. */
+async function pgTask(s: StackLab, notOn?: string): Promise<RunningTask> {
+    for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) for (const t of await runningTasks(s, name)) if (t.node.hostname !== notOn) return t;
+    throw new Error(`no running Patroni task${notOn ? ` off ${notOn}` : ""}`);
+}
+
+export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise<CaseResult> {
+    const env = backendEnv(s);
+    const pass = secretOf(s, env.DATABASE_PASSWORD_FILE);
+    const psql = `PGCONNECT_TIMEOUT=2 psql -X -At -h ${env.DATABASE_HOST} -p ${env.DATABASE_PORT} -U ${env.DATABASE_USER} -d ${env.DATABASE_NAME}`;
+    const samples: number[] = [];
+    const notes: string[] = [];
+    let lost = 0;
+    let twoPrimaries = false;
+    for (let run = 1; run <= runs; run++) {
+        const any = await pgTask(s);
+        const members = await eventually("Patroni leader with a streaming replica", 180_000, async () => {
+            const m = await patroniCluster(any);
+            return m.filter((x) => x.role === "leader").length === 1 && m.some((x) => x.role !== "leader" && x.state === "streaming") ? m : undefined;
+        });
+        const leader = members.find((x) => x.role === "leader")!.name;
+        const leaderHost = (await runningTasks(s, `opscenter-${leader}`))[0].node.hostname;
+        const writer = await pgTask(s, leaderHost);
+        execIn(writer, ["sh", "-c", `${psql} -c "CREATE TABLE IF NOT EXISTS swarm_bench (run text, n int, PRIMARY KEY (run, n))"`], { timeoutMs: 30_000, env: { PGPASSWORD: pass } });
+        const tag = `${Date.now()}-${run}`;
+        const loop = startLoop(writer, `${psql} -c "INSERT INTO swarm_bench VALUES ('${tag}', $n)"`, { intervalS: 0.2, maxSeconds: 240, env: { PGPASSWORD: pass } });
+        try {
+            await loop.okAfter(0, 5, 60_000);
+            const killedAt = Date.now() / 1000;
+            await s.lab.killHost(leaderHost);
+            const first = await loop.okAfter(killedAt, 1, 180_000);
+            samples.push(r3(first.end - killedAt));
+            await new Promise((r) => setTimeout(r, 3000));
+            await loop.stop();
+            const acked = loop.attempts.filter((a) => a.ok).map((a) => a.n);
+            const have = new Set(execIn(writer, ["sh", "-c", `${psql} -c "SELECT n FROM swarm_bench WHERE run = '${tag}'"`], { timeoutMs: 30_000, env: { PGPASSWORD: pass } }).stdout.split(/\s+/).filter(Boolean).map(Number));
+            const missing = acked.filter((n) => !have.has(n));
+            lost += missing.length;
+            notes.push(`run ${run}: leader ${leader} on ${leaderHost}, ${acked.length} acknowledged, ${missing.length} lost`);
+        } finally {
+            await loop.stop();
+            await s.lab.restoreHost(leaderHost);
+        }
+        // The old leader's host is back: it must rejoin as a replica, never a second primary.
+        const settled = await eventually("the returned member rejoins: one leader, the rest streaming", 300_000, async () => {
+            const m = await patroniCluster(await pgTask(s));
+            if (m.filter((x) => x.role === "leader").length > 1) twoPrimaries = true;
+            return m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming") && m.length === members.length ? m : undefined;
+        });
+        for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) {
+            for (const t of await runningTasks(s, name)) {
+                const inRecovery = execIn(t, ["sh", "-c", `psql -X -At -U postgres -h localhost -c "SELECT pg_is_in_recovery()"`], { allowFail: true }).stdout.trim();
+                if (inRecovery === "f" && settled.find((x) => x.role === "leader")?.name !== name.replace("opscenter-", "")) twoPrimaries = true;
+            }
+        }
+        await waitConverged(s.manager(), services(s), 420_000);
+    }
+    return summarise(samples, lost, {
+        two_primaries_after_restart: twoPrimaries,
+        notes: `Swarm lab (${s.stack}): the Patroni leader's whole host killed (dockerd, containerd, every container; link cut); writes through ${env.DATABASE_HOST}:${env.DATABASE_PORT} as ${env.DATABASE_USER}, one psql per INSERT every 0.2 s from a container on a surviving data host; ${notes.join("; ")}`,
+    });
+}
+
+export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<CaseResult> {
+    const env = backendEnv(s);
+    const pass = secretOf(s, env.REDIS_PASSWORD_FILE);
+    const sentinels = env.REDIS_SENTINELS.split(",");
+    const addrHost = new Map([...s.planAddresses].map(([h, a]) => [a, h]));
+    const samples: number[] = [];
+    const notes: string[] = [];
+    let lost = 0;
+    const ask = `for S in ${sentinels.join(" ")}; do M=$(redis-cli -h \${S%:*} -p \${S#*:} --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} 2>/dev/null | tr '\\n' ' '); [ -n "$M" ] && break; done; set -- $M`;
+    for (let run = 1; run <= runs; run++) {
+        const sentinelNames = services(s).filter((n) => /^opscenter-redis-sentinel-\d+$/.test(n));
+        const probe = (await runningTasks(s, sentinelNames[0]))[0];
+        const masterIp = await eventually("Sentinel names a master", 120_000, () => execIn(probe, ["redis-cli", "-p", "26379", "--raw", "sentinel", "get-master-addr-by-name", env.REDIS_MASTER_NAME]).stdout.split("\n")[0].trim() || undefined);
+        const masterHost = addrHost.get(masterIp);
+        if (!masterHost) throw new Error(`Sentinel's master ${masterIp} is no plan host address`);
+        let client: RunningTask | undefined;
+        for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
+        if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);
+        const key = `swarm:bench:${Date.now()}:${run}`;
+        const loop = startLoop(client, `${ask}; [ -n "$1" ] && REDISCLI_AUTH="$RPASS" redis-cli -h $1 -p $2 --raw rpush ${key} $n | grep -qE '^[0-9]+$'`, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
+        try {
+            await loop.okAfter(0, 5, 60_000);
+            const killedAt = Date.now() / 1000;
+            await s.lab.killHost(masterHost);
+            const first = await loop.okAfter(killedAt, 1, 120_000);
+            samples.push(r3(first.end - killedAt));
+            await new Promise((r) => setTimeout(r, 3000));
+            await loop.stop();
+            const acked = loop.attempts.filter((a) => a.ok).map((a) => a.n);
+            const have = new Set(
+                execIn(client, ["sh", "-c", `${ask}; REDISCLI_AUTH="$RPASS" redis-cli -h $1 -p $2 --raw lrange ${key} 0 -1`], { timeoutMs: 30_000, env: { RPASS: pass } })
+                    .stdout.split(/\s+/).filter(Boolean).map(Number),
+            );
+            const missing = acked.filter((n) => !have.has(n));
+            lost += missing.length;
+            notes.push(`run ${run}: master on ${masterHost}, ${acked.length} acknowledged, ${missing.length} lost`);
+        } finally {
+            await loop.stop();
+            await s.lab.restoreHost(masterHost);
+        }
+        await waitConverged(s.manager(), services(s), 420_000);
+    }
+    return summarise(samples, lost, {
+        notes: `Swarm lab (${s.stack}): the Redis master's whole host killed; a Sentinel-aware client (sentinels ${env.REDIS_SENTINELS}, the backend's) in a sentinel container on a surviving host, one RPUSH every 0.1 s; ${notes.join("; ")}`,
+    });
+}

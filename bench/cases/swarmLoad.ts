@@ -1,0 +1,139 @@
+/**
+ * Load cases on the Swarm lab: a steady request load on the backend while the Swarm changes under it; the figure is
+ * failed requests (target 0), the seconds are how long the operation took until the Swarm converged again.
+ *
+ * The load: a client loop in a frontend container (on the edge overlay, as Traefik is) requesting the backend's
+ * /health on its Swarm service name every 0.1 s with a 2 s bound (curl tries the next address of the name when one
+ * refuses). On this kernel the name resolves by DNS round robin over the tasks (no IPVS: no VIP, no ingress mesh;
+ * see test/swarm/deviations.ts), and there is no Traefik binary, so Traefik's retry middleware is not in the path:
+ * each failed request here is one a client would have seen without Traefik's retry.
+ *
+ * swarm_backend_rolling_update: `backendImage` set to the next patch tag (a stand-in the lab loads under that tag) and the plan applied: the
+ * active colour's service rolls its tasks by the plan's updateConfig. swarm_blue_green_switch: `activeColor`
+ * switched and the plan applied, load on both colours. swarm_node_drain: an app host drained (node availability
+ * drain, as an operator does before maintenance), then made active again.
+ */
+import { progress, waitConverged } from "../../test/swarm/apply";
+import { ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
+import { eventually, runningTasks, StackLab } from "../../test/swarm/support";
+import { CaseResult, summarise } from "../types";
+import { Loop, startLoop } from "./swarmLoop";
+
+const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+async function loadOn(s: StackLab, targets: string[]): Promise<Loop> {
+    const client = (await runningTasks(s, "opscenter-frontend"))[0];
+    if (!client) throw new Error("no running frontend task to send the load from");
+    const port = 8084;
+    const attempt = targets.map((t) => `curl -fsS -m 2 -o /dev/null http://${t}:${port}/health`).join(" && ");
+    const loop = startLoop(client, attempt, { intervalS: 0.1, maxSeconds: 900 });
+    await loop.okAfter(0, 10, 60_000);
+    return loop;
+}
+
+function failedSince(loop: Loop, fromS: number): number {
+    return loop.attempts.filter((a) => !a.ok && a.start >= fromS).length;
+}
+
+/** Waits until no service of `names` has an update in flight and all run their tasks. */
+async function settle(s: StackLab, names: string[], timeoutMs: number): Promise<void> {
+    await eventually("update finished", timeoutMs, async () => {
+        const p = await progress(s.manager(), names);
+        return p.every((x) => x.problems.every((m) => !/^update (updating|rollback_started|paused|rollback_paused)/.test(m)) && x.running >= x.desired) ? true : undefined;
+    });
+}
+
+export async function swarmBackendRollingUpdate(s: StackLab, runs: number): Promise<CaseResult> {
+    const original = String(s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec.TaskTemplate.ContainerSpec.Image);
+    // The "new image": the lab loads a stand-in tagged ROLLOUT_BACKEND_IMAGE (the next patch version) on the app hosts.
+    const next = ROLLOUT_BACKEND_IMAGE;
+    const samples: number[] = [];
+    const notes: string[] = [];
+    let failed = 0;
+    for (let run = 1; run <= runs; run++) {
+        const image = run % 2 === 1 ? next : original;
+        const loop = await loadOn(s, ["opscenter-backend-blue"]);
+        try {
+            const t0 = Date.now() / 1000;
+            const { report } = await s.applyWith({ backendImage: image });
+            const rolled = report.updated.map((u) => u.name);
+            await settle(s, ["opscenter-backend-blue", "opscenter-backend-green"], 600_000);
+            const secs = Date.now() / 1000 - t0;
+            await new Promise((r) => setTimeout(r, 2000));
+            const f = failedSince(loop, t0);
+            samples.push(r3(secs));
+            failed += f;
+            notes.push(`run ${run}: to ${image} (${rolled.join(", ") || "no service updated"}): ${f} failed of ${loop.attempts.filter((a) => a.start >= t0).length}`);
+        } finally {
+            await loop.stop();
+        }
+    }
+    await s.applyWith({});
+    await waitConverged(s.manager(), services(s), 600_000);
+    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, { notes: `Swarm lab (${s.stack}); ${notes.join("; ")}` });
+    return { ...r, failed_requests: failed };
+}
+
+export async function swarmBlueGreenSwitch(s: StackLab, runs: number): Promise<CaseResult> {
+    const samples: number[] = [];
+    const notes: string[] = [];
+    let failed = 0;
+    for (let run = 1; run <= runs; run++) {
+        const colour = run % 2 === 1 ? "green" : "blue";
+        const loop = await loadOn(s, ["opscenter-backend-blue", "opscenter-backend-green"]);
+        try {
+            const t0 = Date.now() / 1000;
+            const { report } = await s.applyWith({ activeColor: colour });
+            await settle(s, ["opscenter-backend-blue", "opscenter-backend-green"], 600_000);
+            const secs = Date.now() / 1000 - t0;
+            await new Promise((r) => setTimeout(r, 2000));
+            const f = failedSince(loop, t0);
+            samples.push(r3(secs));
+            failed += f;
+            notes.push(`run ${run}: active ${colour} (updated ${report.updated.map((u) => u.name).join(", ") || "nothing"}): ${f} failed`);
+        } finally {
+            await loop.stop();
+        }
+    }
+    await s.applyWith({});
+    await waitConverged(s.manager(), services(s), 600_000);
+    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, {
+        notes: `Swarm lab (${s.stack}); Traefik's router switch itself is not exercised (no Traefik binary: the rendered-config tests prove its routing); load on both colours' services; ${notes.join("; ")}`,
+    });
+    return { ...r, failed_requests: failed };
+}
+
+export async function swarmNodeDrain(s: StackLab, runs: number): Promise<CaseResult> {
+    const samples: number[] = [];
+    const notes: string[] = [];
+    let failed = 0;
+    const apps = s.lab.nodes.filter((n) => n.role === "app" && !n.manager).concat(s.lab.nodes.filter((n) => n.role === "app"));
+    for (let run = 1; run <= runs; run++) {
+        const host = apps[(run - 1) % apps.length].hostname;
+        const nodes = await s.manager().listNodes();
+        const node = nodes.find((n) => (n as { Description?: { Hostname?: string } }).Description?.Hostname === host) as { ID: string; Version: { Index: number }; Spec: Record<string, unknown> };
+        const loop = await loadOn(s, ["opscenter-backend-blue"]);
+        try {
+            const t0 = Date.now() / 1000;
+            await s.manager().getNode(node.ID).update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, Availability: "drain" } } as never);
+            await eventually(`no backend task left on ${host}`, 300_000, async () => {
+                const left = (await runningTasks(s, "opscenter-backend-blue")).filter((t) => t.node.hostname === host);
+                return left.length === 0 ? true : undefined;
+            });
+            const secs = Date.now() / 1000 - t0;
+            await new Promise((r) => setTimeout(r, 5000));
+            const f = failedSince(loop, t0);
+            samples.push(r3(secs));
+            failed += f;
+            notes.push(`run ${run}: ${host} drained: ${f} failed`);
+        } finally {
+            await loop.stop();
+            const again = (await s.manager().listNodes()).find((n) => (n as { ID: string }).ID === node.ID) as typeof node;
+            await s.manager().getNode(node.ID).update({ _query: { version: again.Version.Index }, _body: { ...again.Spec, Availability: "active" } } as never);
+        }
+        await waitConverged(s.manager(), services(s), 600_000);
+    }
+    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, { notes: `Swarm lab (${s.stack}); seconds until the drained host ran no backend task; ${notes.join("; ")}` });
+    return { ...r, failed_requests: failed };
+}

@@ -1,0 +1,87 @@
+/**
+ * The bench report shared by `npm run bench:failover` and `npm run bench:swarm`: what the design document claims for
+ * each case, the targets, the markdown table (bench/results.md and the README's availability table), and merging a
+ * run's figures into bench/results.json (a run replaces only the cases it measured).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CaseResult } from "./types";
+
+export const RESULTS_JSON = path.join(__dirname, "results.json");
+export const RESULTS_MD = path.join(__dirname, "results.md");
+
+/** What the design document claims for each case, shown beside the measured figures. */
+export const CLAIMS: Record<string, string> = {
+    postgres: "automatic failover (its bash loop: 5 s checks + 10 s re-check, no fencing)",
+    postgres_switchover: "zero-downtime deployments",
+    postgres_restart: "automatic failover",
+    redis: "automatic failover (Sentinel, down-after 5 s)",
+    vip: "keepalived VIP failover, 99.99 % edge uptime",
+    baseline_script: "the document's own Postgres failover loop, measured for comparison",
+    swarm_postgres_host_crash: "automatic failover (on the Swarm: the leader's whole host dies)",
+    swarm_redis_host_crash: "automatic failover (on the Swarm: the master's whole host dies)",
+    swarm_backend_rolling_update: "zero-downtime deployments (rolling update)",
+    swarm_blue_green_switch: "zero-downtime deployments (blue/green switch)",
+    swarm_node_drain: "zero-downtime maintenance (node drain)",
+};
+
+/** The targets (medians, seconds) the README holds us to. */
+export const TARGETS_S: Record<string, number> = {
+    postgres: 21,
+    postgres_switchover: 5,
+    postgres_restart: 5,
+    redis: 7,
+    vip: 4,
+    swarm_postgres_host_crash: 25,
+    swarm_redis_host_crash: 10,
+};
+
+/** Cases whose target is a count of zero (failed requests or lost writes), not a median. */
+export const ZERO_TARGETS = new Set(["swarm_backend_rolling_update", "swarm_blue_green_switch", "swarm_node_drain"]);
+
+export function markdown(results: Record<string, CaseResult>): string {
+    const rows = Object.entries(results).map(([name, r]) => {
+        const lossOrFailed = r.failed_requests !== undefined ? `${r.failed_requests} failed requests` : String(r.acknowledged_writes_lost ?? "");
+        const zeroOk = (r.failed_requests ?? 0) === 0 && (r.acknowledged_writes_lost ?? 0) === 0;
+        const target = TARGETS_S[name] !== undefined ? `≤ ${TARGETS_S[name]} s` : ZERO_TARGETS.has(name) ? "0 failed" : "(baseline)";
+        const met = TARGETS_S[name] !== undefined ? (r.median_s <= TARGETS_S[name] && zeroOk ? "yes" : "**no**") : ZERO_TARGETS.has(name) ? (zeroOk ? "yes" : "**no**") : "";
+        const notes: string[] = [];
+        if (r.two_primaries_after_restart !== undefined) notes.push(`two primaries after restart: ${r.two_primaries_after_restart}`);
+        if (r.phases_s) notes.push(`phases (median s after the kill): ${Object.entries(r.phases_s).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+        const extra = notes.join("; ");
+        return `| ${name} | ${CLAIMS[name] ?? ""} | ${r.runs} | ${r.median_s} | ${r.min_s} | ${r.max_s} | ${lossOrFailed} | ${target} | ${met} | ${extra} |`;
+    });
+    const runs = [...new Set(Object.values(results).map((r) => r.runs))].join("/");
+    return [
+        `Failover measured on ${new Date().toISOString().slice(0, 10)} (${runs} runs per case; seconds from the kill to the first acknowledged write, or to the VIP on the other node; ` +
+            `for the swarm_ load cases, seconds the operation took under load).`,
+        "",
+        "| case | design document claims | runs | median s | min s | max s | acknowledged writes lost (or failed requests) | target (median) | met | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...rows,
+        "",
+    ].join("\n");
+}
+
+/** Merges `results` into bench/results.json (other cases kept), rewrites bench/results.md, returns the markdown. */
+export function mergeResults(results: Record<string, CaseResult>): { all: Record<string, CaseResult>; md: string } {
+    const old = fs.existsSync(RESULTS_JSON) ? (JSON.parse(fs.readFileSync(RESULTS_JSON, "utf8")) as Record<string, CaseResult>) : {};
+    const all = { ...old, ...results };
+    fs.writeFileSync(RESULTS_JSON, JSON.stringify(all, null, 2) + "\n");
+    const md = markdown(all);
+    fs.writeFileSync(RESULTS_MD, md);
+    return { all, md };
+}
+
+/** Puts the table between the bench-table markers of README.md. */
+export function updateReadme(md: string): void {
+    const readme = path.resolve(__dirname, "..", "README.md");
+    const text = fs.readFileSync(readme, "utf8");
+    const begin = "<!-- bench-table:begin -->";
+    const end = "<!-- bench-table:end -->";
+    const a = text.indexOf(begin);
+    const b = text.indexOf(end);
+    if (a < 0 || b < 0) return;
+    fs.writeFileSync(readme, `${text.slice(0, a + begin.length)}\n${md}${text.slice(b)}`);
+    process.stdout.write("README.md availability table updated\n");
+}
