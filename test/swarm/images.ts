@@ -204,6 +204,11 @@ export async function loadImages(lab: Pick<Lab, "nodes">, plan: OfflinePlan, opt
     const tarOf = new Map<string, string>();
     const tarsDir = path.join(CACHE, "image-sets");
     fs.mkdirSync(tarsDir, { recursive: true });
+    // Image-set tars unused for a day are stale builds: remove them (the cache would grow with every change).
+    for (const f of fs.readdirSync(tarsDir)) {
+        const full = path.join(tarsDir, f);
+        if (Date.now() - fs.statSync(full).mtimeMs > 86_400_000) fs.rmSync(full, { force: true });
+    }
     await withBuilder(async (socket) => {
         const all = [...new Set([...sets.values()].flat())];
         const ids = await buildStandIns(socket, all, opts.log);
@@ -214,6 +219,9 @@ export async function loadImages(lab: Pick<Lab, "nodes">, plan: OfflinePlan, opt
                 const tmp = `${tar}.tmp.${process.pid}`;
                 dockerAt(socket, ["save", "-o", tmp, ...refs], { timeoutMs: 600_000 });
                 fs.renameSync(tmp, tar);
+            } else {
+                const now = new Date();
+                fs.utimesSync(tar, now, now);
             }
             tarOf.set(key, tar);
         }
@@ -303,7 +311,7 @@ export const RUNTIME: Record<string, { uid: number; gid: number; entrypoint: str
     "prom/prometheus:v2.55.1": { uid: 65534, gid: 65534, entrypoint: ["/bin/prometheus"], cmd: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"], workdir: "/prometheus" },
     "prom/alertmanager:v0.27.0": { uid: 65534, gid: 65534, entrypoint: ["/bin/alertmanager"], cmd: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"], workdir: "/alertmanager" },
     "amazon/aws-cli:2.22.10": { uid: 0, gid: 0, entrypoint: ["/usr/local/bin/aws"], cmd: null, workdir: "/aws" },
-    "tecnativa/docker-socket-proxy:0.3.0": { uid: 0, gid: 0, entrypoint: null, cmd: ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "" },
+    "tecnativa/docker-socket-proxy:0.3.0": { uid: 0, gid: 0, entrypoint: ["docker-entrypoint.sh"], cmd: ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "" },
     "traefik:v3.1.7": { uid: 0, gid: 0, entrypoint: ["/entrypoint.sh"], cmd: ["traefik"], workdir: "" },
     "kubeworkz/ops_center:frontend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
     "kubeworkz/ops_center:backend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
