@@ -273,7 +273,7 @@ export function standInsHash(): string {
 
 const STAMP = path.join(CACHE, "stand-ins.stamp");
 
-// `node --import tsx test/swarm/images.ts build`: builds every stand-in (scripts/setup.d/30-docker.sh runs it); quick
+// `node --import tsx test/swarm/images.ts build`: builds every stand-in (scripts/setup-swarm.sh runs it); quick
 // when nothing changed since the last build (a stamp of standInsHash()).
 if (require.main === module && process.argv[2] === "build") {
     const t0 = Date.now();

@@ -113,7 +113,7 @@ function hookExit(): void {
 export async function startLab(opts: LabOptions): Promise<Lab> {
     if (typeof process.getuid === "function" && process.getuid() !== 0) throw new Error("the Swarm lab must run as root (network namespaces, dockerd)");
     for (const [bin, pkg] of [["dockerd", "docker.io"], ["docker", "docker.io"], ["nsenter", "util-linux"], ["unshare", "util-linux"], ["ip", "iproute2"], ["iptables", "iptables"]]) {
-        if (sh("sh", ["-c", `command -v ${bin}`], { allowFail: true }).code !== 0) throw new Error(`missing ${bin}: apt-get install -y ${pkg} (scripts/setup.d/30-docker.sh does it)`);
+        if (sh("sh", ["-c", `command -v ${bin}`], { allowFail: true }).code !== 0) throw new Error(`missing ${bin}: apt-get install -y ${pkg} (scripts/setup-swarm.sh does it)`);
     }
     if (opts.hosts.length === 0 || opts.hosts.length > 15) throw new Error(`lab hosts: ${opts.hosts.length}; want 1 to 15`);
     if (opts.hosts.filter((h) => h.initManager).length !== 1) throw new Error("lab hosts: want exactly one init manager");

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The Swarm test tier (test/swarm/): Debian's Docker Engine and the tools of the lab (network namespaces, a
+# Setup of the Swarm test tier (`npm run test:swarm`, `npm run bench:swarm`; not part of `npm test`): Debian's Docker Engine and the tools of the lab (network namespaces, a
 # bridge, iptables), the cached Debian 12 base root filesystem (debootstrap, once) and the stand-in images
 # (swarm-images/, built once on a builder engine whose layer cache lives in /var/cache/opscenter-test).
 # The machine's own docker.service is not used (the lab starts one dockerd per plan host in namespaces).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then exec sudo -E bash "$0" "$@"; fi
+    echo "swarm setup: needs root (apt-get, network namespaces, dockerd)" >&2
+    exit 1
+fi
+echo "swarm setup: Docker Engine, lab tools, base image and stand-in images (cold: about 25 min; warm: seconds)"
 PACKAGES=(docker.io debootstrap iptables iproute2 util-linux tar)
 missing=()
 for p in "${PACKAGES[@]}"; do
