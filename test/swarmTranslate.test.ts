@@ -89,13 +89,13 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
 
     it("resources: limits.nanoCpus/memoryBytes and reservation -> Limits/Reservations", () => {
         const s = spec(plan(), "opscenter-backend-blue");
-        assert.deepEqual(s.TaskTemplate.Resources, { Limits: { NanoCPUs: 2e9, MemoryBytes: 2 * GiB }, Reservations: { NanoCPUs: 1e9, MemoryBytes: 1 * GiB } });
+        assert.deepEqual(s.TaskTemplate.Resources, { Limits: { NanoCPUs: 2e9, MemoryBytes: 2 * GiB }, Reservations: { NanoCPUs: 0.5e9, MemoryBytes: 1 * GiB } });
     });
 
     it("secrets and configs: file target with uid, gid and mode; plan ids kept for apply to resolve", () => {
         const s = spec(plan(), "opscenter-redis-1");
         const sec = s.TaskTemplate.ContainerSpec.Secrets[0];
-        assert.deepEqual(sec.File, { Name: "/run/secrets/redis_password", UID: "999", GID: "999", Mode: 0o400 });
+        assert.deepEqual(sec.File, { Name: "/run/secrets/redis_password", UID: "999", GID: "1000", Mode: 0o400 });
         assert.match(sec.SecretID, /^redis-[0-9a-f]{8}$/);
         assert.match(sec.SecretName, /^opscenter-redis-/);
         const conf = s.TaskTemplate.ContainerSpec.Configs.find((c: Any) => c.File.Name === "/usr/local/bin/ops-redis-start.sh");
@@ -106,7 +106,9 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
 
     it("networksAdvanceds -> TaskTemplate.Networks: Target is the id when given, else the name; aliases kept", () => {
         const s = spec(plan(), "opscenter-prometheus");
-        assert.deepEqual(s.TaskTemplate.Networks.map((n: Any) => n.Target), ["opscenter-edge", "opscenter-app", "opscenter-data"]);
+        // Attached by the network resources' ids (issue 7): the Target is the plan's id of each network.
+        const netId = (name: string) => plan().resources.find((r) => r.type === "docker:index/network:Network" && r.inputs.name === name)!.id;
+        assert.deepEqual(s.TaskTemplate.Networks.map((n: Any) => n.Target), ["opscenter-edge", "opscenter-app", "opscenter-data"].map(netId));
         const r = edited(plan(), "opscenter-prometheus", (i) => {
             i.taskSpec.networksAdvanceds = [{ id: "net-123", name: "ignored", aliases: ["prom"], driverOpts: ["a=b=c"] }];
         });
@@ -215,7 +217,7 @@ describe("Swarm lab deviations: CPU and memory scaled by one factor, only where 
         const pg = d.translation.services.find((s) => s.spec.Name === "opscenter-pg-1")!.spec.TaskTemplate as Json & Any;
         assert.deepEqual(pg.Resources.Limits, { NanoCPUs: 2e9, MemoryBytes: 4 * GiB });
         const be = d.translation.services.find((s) => s.spec.Name === "opscenter-backend-blue")!.spec.TaskTemplate as Json & Any;
-        assert.deepEqual(be.Resources.Reservations, { NanoCPUs: 1e9, MemoryBytes: 1 * GiB });
+        assert.deepEqual(be.Resources.Reservations, { NanoCPUs: 0.5e9, MemoryBytes: 1 * GiB });
         assert.ok(d.lines.some((l) => l.startsWith("CPU and memory") && l.includes("x 0.5") && l.includes("opscenter-pg-1")), d.lines.join("\n"));
     });
 });
