@@ -21,20 +21,27 @@ export interface BackendArgs {
     readonly host: string;
     /** TLS mode of the edge. */
     readonly tls: TraefikTls;
+    /** App nodes the tasks may use (undefined on an existing Swarm): decides the update order. */
+    readonly appNodes: number | undefined;
     /** Postgres through the Patroni-following router (HAProxy), never a fixed member. */
     readonly database: { readonly host: pulumi.Input<string>; readonly port: number; readonly name: string; readonly user: string; readonly passwordSecret: docker.Secret };
-    /** Redis through Sentinel: the client asks the sentinels for the master. */
-    readonly redis: { readonly sentinels: pulumi.Input<string[]>; readonly masterName: string; readonly passwordSecret: docker.Secret };
+    /**
+     * Redis through Sentinel (the client asks the sentinels for the master); in a standby region, which runs no
+     * sentinels, `replica` is the local replica's address instead: read-only until the fenced promotion.
+     */
+    readonly redis: { readonly sentinels: pulumi.Input<string[]>; readonly masterName: string; readonly passwordSecret: docker.Secret; readonly replica?: pulumi.Input<string> };
 }
 
 /** The design document's backend settings, kept as written; the drain period is Swarm's stop grace period. */
 export const BACKEND_SETTINGS = {
     port: 8084,
+    /** Liveness: Swarm restarts a task that fails it. */
     healthPath: "/health",
+    /** Readiness (migrations done, pool ready): Traefik routes only to tasks that pass it. */
+    readyPath: "/ready",
     health: { interval: 15, timeout: 5, retries: 3, startPeriod: 60 },
     restartMaxAttempts: 5,
-    limits: { cpus: 2, memory: "2G" },
-    reservations: { cpus: 1, memory: "1G" },
+    tier: "backend",
     update: { parallelism: 1, delay: "30s", monitor: "60s" },
     stopGraceSeconds: 30,
     stickyCookie: "opscenter_backend",
@@ -62,7 +69,7 @@ export class Backend extends pulumi.ComponentResource {
                 port: BACKEND_SETTINGS.port,
                 network: `${args.swarm.prefix}-edge`,
                 tls: args.tls,
-                healthCheckPath: BACKEND_SETTINGS.healthPath,
+                healthCheckPath: BACKEND_SETTINGS.readyPath,
                 stickyCookieName: BACKEND_SETTINGS.stickyCookie,
             });
             return webService(this, args.swarm, `${name}-${color}`, {
@@ -70,6 +77,7 @@ export class Backend extends pulumi.ComponentResource {
                 serviceName: `${args.swarm.prefix}-backend-${color}`,
                 image: active ? args.activeImage : args.inactiveImage,
                 replicas: args.replicas,
+                eligibleNodes: args.appNodes,
                 labels: { ...(active ? routed : { "traefik.enable": "false" }), "opscenter.color": color, "opscenter.active": String(active) },
                 networks: [args.swarm.networks.edge, args.swarm.networks.app],
                 env: {
@@ -80,8 +88,9 @@ export class Backend extends pulumi.ComponentResource {
                     DATABASE_NAME: args.database.name,
                     DATABASE_USER: args.database.user,
                     DATABASE_PASSWORD_FILE: `/run/secrets/${dbSecret}`,
-                    REDIS_SENTINELS: pulumi.output(args.redis.sentinels).apply((s) => s.join(",")),
-                    REDIS_MASTER_NAME: args.redis.masterName,
+                    ...(args.redis.replica !== undefined
+                        ? { REDIS_ADDRESS: args.redis.replica, REDIS_READ_ONLY: "true" }
+                        : { REDIS_SENTINELS: pulumi.output(args.redis.sentinels).apply((s) => s.join(",")), REDIS_MASTER_NAME: args.redis.masterName }),
                     REDIS_PASSWORD_FILE: `/run/secrets/${redisSecret}`,
                 },
                 secrets: [mountSecret(args.database.passwordSecret, dbSecret), mountSecret(args.redis.passwordSecret, redisSecret)],

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { edgeParameterNames, renderKeepalivedApplyDocument } from "../renderers/edgeHost";
 import { renderKeepalivedAuth, renderKeepalivedConf, renderNotifyMaster } from "../renderers/keepalived";
 import { renderTraefikDynamicTls, renderTraefikStatic, TRAEFIK_DEFAULTS, TraefikInput, TraefikTls } from "../renderers/traefik";
+import { swarmResources } from "../lib/sizing";
 import { placeOn } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
@@ -117,6 +118,7 @@ export class Edge extends pulumi.ComponentResource {
                         healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
                     },
                     placement: { constraints: placeOn("edge") },
+                    resources: swarmResources("traefik"),
                     networksAdvanceds: [attachNetwork(ctx.networks.edge), attachNetwork(apiNet.id)],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },

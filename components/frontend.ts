@@ -15,20 +15,21 @@ export interface FrontendArgs {
     readonly host: string;
     /** TLS mode of the edge (selects the certificate resolver label). */
     readonly tls: TraefikTls;
+    /** App nodes the tasks may use (undefined on an existing Swarm): decides the update order. */
+    readonly appNodes: number | undefined;
 }
 
-/** The design document's frontend settings (React SPA behind nginx), kept as written. */
+/** The design document's frontend settings (React SPA behind nginx), kept as written; sizes in lib/sizing.ts. */
 export const FRONTEND_SETTINGS = {
     port: 80,
     healthPath: "/health",
     health: { interval: 10, timeout: 3, retries: 3, startPeriod: 30 },
     restartMaxAttempts: 3,
-    limits: { cpus: 0.5, memory: "512M" },
-    reservations: { cpus: 0.25, memory: "256M" },
+    tier: "frontend",
     update: { parallelism: 1, delay: "10s", monitor: "30s" },
 } as const;
 
-/** The React SPA: replicas at most one per app node, start-first rolling updates with automatic rollback. */
+/** The React SPA: replicas at most one per app node, rolling updates with automatic rollback. */
 export class Frontend extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
 
@@ -40,6 +41,7 @@ export class Frontend extends pulumi.ComponentResource {
             serviceName,
             image: args.image,
             replicas: args.replicas,
+            eligibleNodes: args.appNodes,
             labels: traefikLabels({ name: "frontend", host: args.host, port: FRONTEND_SETTINGS.port, network: `${args.swarm.prefix}-edge`, tls: args.tls, healthCheckPath: FRONTEND_SETTINGS.healthPath }),
             networks: [args.swarm.networks.edge],
         });

@@ -5,6 +5,8 @@ import { alertmanagerVersionFromImage, renderAlertmanagerYml } from "../renderer
 import { renderAlertRules } from "../renderers/alerts";
 import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
 import { MONITORING_DEFAULTS, renderPrometheusYml } from "../renderers/prometheus";
+import { imageFacts } from "../lib/images";
+import { swarmResources } from "../lib/sizing";
 import { placeOn } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
@@ -31,6 +33,12 @@ export interface MonitoringArgs {
     readonly postgres: { readonly host: string; readonly port: number; readonly user: string; readonly passwordSecret: docker.Secret };
     /** Alertmanager's webhook receiver URL, secret. */
     readonly webhookUrl: pulumi.Output<string>;
+    /**
+     * The app hosts whose local volumes hold Prometheus's TSDB and Alertmanager's silences: each is pinned there, so
+     * a reschedule never starts it empty on another host. Unknown on an existing Swarm: then the node labelled
+     * `monitoring=true` holds them.
+     */
+    readonly pinnedHosts: { readonly prometheus?: string; readonly alertmanager?: string };
     /** Images, pinned. */
     readonly images: { readonly prometheus: string; readonly alertmanager: string; readonly postgresExporter: pulumi.Input<string>; readonly blackboxExporter: pulumi.Input<string> };
 }
@@ -50,6 +58,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const target = (services: string[], port: number) => ({ services, port });
         const svcOpts = { parent: this, provider: ctx.provider };
         const nets = [attachNetwork(ctx.networks.edge), attachNetwork(ctx.networks.app), attachNetwork(ctx.networks.data)];
+        const pinned = (hostname?: string) => (hostname ? placeOn("app", { hostname }) : [...placeOn("app"), "node.labels.monitoring==true"]);
 
         const prometheusYml = pulumi.output(args.edgeAddress).apply((ip) =>
             renderPrometheusYml({
@@ -84,8 +93,9 @@ export class Monitoring extends pulumi.ComponentResource {
                         mounts: [{ type: "volume", source: `${p}-prometheus-data`, target: "/prometheus" }],
                         healthcheck: { tests: ["CMD", "wget", "-qO-", "http://localhost:9090/-/healthy"], interval: "15s", timeout: "3s", retries: 3, startPeriod: "30s" },
                     },
-                    // Its TSDB lives on a local volume: keep it on the same app host.
-                    placement: { constraints: placeOn("app"), maxReplicas: 1 },
+                    // Its TSDB lives on a local volume: pinned to the host that holds it.
+                    placement: { constraints: pinned(args.pinnedHosts.prometheus), maxReplicas: 1 },
+                    resources: swarmResources("prometheus"),
                     networksAdvanceds: nets,
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
@@ -99,7 +109,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const amCfg = swarmConfig(this, ctx, "alertmanager", renderAlertmanagerYml({ version: alertmanagerVersionFromImage(args.images.alertmanager), webhook: { urlSecret } }));
         const webhook = swarmSecret(this, ctx, "alert-webhook-url", args.webhookUrl);
         // Alertmanager and the exporters: one task each on an app host, on the app network.
-        const appService = (svc: string, containerSpec: docker.types.input.ServiceTaskSpecContainerSpec, stateful = false) =>
+        const appService = (svc: string, containerSpec: docker.types.input.ServiceTaskSpecContainerSpec, pinnedTo?: string[]) =>
             new docker.Service(
                 `${name}-${svc}`,
                 {
@@ -108,7 +118,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     taskSpec: {
                         containerSpec,
                         // A local volume ties a stateful task to its host.
-                        placement: { constraints: placeOn("app"), maxReplicas: stateful ? 1 : undefined },
+                        placement: { constraints: pinnedTo ?? placeOn("app"), maxReplicas: pinnedTo ? 1 : undefined },
                         networksAdvanceds: [attachNetwork(ctx.networks.app)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
@@ -122,10 +132,10 @@ export class Monitoring extends pulumi.ComponentResource {
                 args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
                 configs: [mountConfig(amCfg, "/etc/alertmanager/alertmanager.yml")],
                 // The image runs as nobody (65534).
-                secrets: [mountSecret(webhook, urlSecret, 0o400, "65534")],
+                secrets: [mountSecret(webhook, urlSecret, 0o400, imageFacts("alertmanagerImage").user)],
                 mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
             },
-            true,
+            pinned(args.pinnedHosts.alertmanager),
         );
         // postgres_exporter reads the password from a file natively (DATA_SOURCE_PASS_FILE).
         appService("postgres-exporter", {
@@ -135,7 +145,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 DATA_SOURCE_USER: args.postgres.user,
                 DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
             },
-            secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, "65534")],
+            secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, imageFacts("postgresExporterImage").user)],
         });
         const bbCfg = swarmConfig(this, ctx, "blackbox", renderBlackboxYml({ host: args.host }));
         appService("blackbox-exporter", {

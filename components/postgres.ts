@@ -4,6 +4,7 @@ import { Role } from "../config/types";
 import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput } from "../renderers/patroni";
+import { postgresTier, swarmResources } from "../lib/sizing";
 import { placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
@@ -139,7 +140,7 @@ export class Postgres extends pulumi.ComponentResource {
                         },
                         // Members on different hosts (and zones); never two on one host.
                         placement: { constraints: pin(i), maxReplicas: 1 },
-                        resources: { limits: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 }, reservation: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 } },
+                        resources: swarmResources(postgresTier(args.role)),
                         networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
                         restartPolicy: { condition: "any", delay: "5s" },

@@ -3,11 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
-import { placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
+import { swarmResources, TIER_SIZES } from "../lib/sizing";
+import { memoryBytes, placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
-/** The `redis` user of the official image. */
-const REDIS_UID = "999";
+/** The `redis` user of the official image (lib/images.ts): the nodes and sentinels run as it. */
+const REDIS_UID = String(REDIS_USER.uid);
 
 /** A data host Redis can be pinned to and announce. */
 export interface RedisHost {
@@ -58,6 +60,8 @@ export interface RedisArgs {
 export class Redis extends pulumi.ComponentResource {
     /** The sentinels' addresses (for Sentinel-aware clients); empty in the standby region. */
     readonly sentinelAddresses: pulumi.Output<string[]>;
+    /** Standby only: the local replica's announced host:port (the standby backend's Redis until promotion). */
+    readonly replicaAddress?: pulumi.Output<string>;
     /** The initial master's announced address (the standby region follows it). */
     readonly masterAddress: pulumi.Output<string>;
     readonly masterName: string = REDIS_DEFAULTS.masterName;
@@ -84,7 +88,7 @@ export class Redis extends pulumi.ComponentResource {
 
         const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
         // The official image runs redis as uid 999; the start scripts run as that user too.
-        const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_UID);
+        const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
         const masterPort = primary ? D.port : args.primaryMaster!.port;
@@ -98,6 +102,8 @@ export class Redis extends pulumi.ComponentResource {
                     // The primary region's first node starts as master; every other node starts as its replica.
                     replicaOf: primary && i === 0 ? undefined : { host: mHost, port: masterPort },
                     replicaPriority: primary ? D.replicaPriority : 0,
+                    // Three quarters of the memory limit: a snapshot's fork copies pages as they are written.
+                    maxmemoryMb: Math.floor((0.75 * memoryBytes(TIER_SIZES.redis.limits.memory)) / 1024 ** 2),
                 }),
             );
             const confObj = swarmConfig(this, ctx, `${node}-conf`, conf);
@@ -107,6 +113,7 @@ export class Redis extends pulumi.ComponentResource {
                 configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
                 secrets: [secret],
                 port: D.port,
+                resources: swarmResources("redis"),
             });
         });
 
@@ -172,7 +179,8 @@ export class Redis extends pulumi.ComponentResource {
                         image: args.images.exporter,
                         commands: ["sh", "/usr/local/bin/ops-redis-exporter-start.sh"],
                         configs: [mountConfig(exporterStart, "/usr/local/bin/ops-redis-exporter-start.sh", 0o555)],
-                        secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!)],
+                        // The image runs as 59000:59000 (USER in its Dockerfile): the secret is that user's.
+                        secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_EXPORTER_USER)],
                     },
                     placement: { constraints: placeOn("app") },
                     networksAdvanceds: [attachNetwork(ctx.networks.app), attachNetwork(ctx.networks.data)],
@@ -183,6 +191,7 @@ export class Redis extends pulumi.ComponentResource {
         );
 
         this.sentinelAddresses = pulumi.all(sentinels);
+        if (!primary) this.replicaAddress = pulumi.interpolate`${ip(0)}:${D.port}`;
         this.masterAddress = masterHost;
         this.registerOutputs({ sentinelAddresses: this.sentinelAddresses, masterAddress: this.masterAddress });
     }
@@ -193,7 +202,14 @@ export class Redis extends pulumi.ComponentResource {
         service: string,
         args: RedisArgs,
         i: number,
-        spec: { image: pulumi.Input<string>; commands: string[]; configs: ReturnType<typeof mountConfig>[]; secrets: ReturnType<typeof mountSecret>[]; port: number },
+        spec: {
+            image: pulumi.Input<string>;
+            commands: string[];
+            configs: ReturnType<typeof mountConfig>[];
+            secrets: ReturnType<typeof mountSecret>[];
+            port: number;
+            resources?: ReturnType<typeof swarmResources>;
+        },
     ): docker.Service {
         const ctx = args.swarm;
         const h = args.hosts[i % args.hosts.length];
@@ -212,6 +228,7 @@ export class Redis extends pulumi.ComponentResource {
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
                     },
                     placement: { constraints: placeOn("data", { hostname: h.hostname }) },
+                    resources: spec.resources,
                     networksAdvanceds: [attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "2s" },
                 },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigSecrets } from "../config/load";
 import { HaConfig } from "../config/types";
 import { PrimaryOutputKey } from "../lib/stackRef";
+import { monitoringHosts } from "../lib/swarmDemand";
 import { PATRONI_DEFAULTS } from "../renderers/patroni";
 import { TraefikTls } from "../renderers/traefik";
 import { Backend } from "./backend";
@@ -133,8 +134,9 @@ export class Region extends pulumi.ComponentResource {
             parent,
         );
 
+        const appNodes = existing ? undefined : cfg.hosts.pools.app.count;
         const tls: TraefikTls = cfg.edge.tlsMode === "dns01" ? { mode: "acme-dns01", email: cfg.edge.acmeEmail } : { mode: "certificate-secret", certSecret: "tls_cert", keySecret: "tls_key" };
-        new Frontend(`${name}-frontend`, { swarm, image: cfg.frontend.image, replicas: cfg.frontend.replicas, host: cfg.dns.domain, tls }, parent);
+        new Frontend(`${name}-frontend`, { swarm, image: cfg.frontend.image, replicas: cfg.frontend.replicas, host: cfg.dns.domain, tls, appNodes }, parent);
         new Backend(
             `${name}-backend`,
             {
@@ -145,8 +147,9 @@ export class Region extends pulumi.ComponentResource {
                 inactiveImage: cfg.backend.inactiveImage,
                 host: cfg.dns.domain,
                 tls,
+                appNodes,
                 database: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, name: "postgres", user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
-                redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis },
+                redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis, replica: redis.replicaAddress },
             },
             parent,
         );
@@ -186,6 +189,7 @@ export class Region extends pulumi.ComponentResource {
                 },
                 postgres: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
                 webhookUrl: secrets.alertWebhookUrl!,
+                pinnedHosts: monitoringHosts(existing ? [] : hosts.nodes.filter((n) => n.role === "app").map((n) => n.hostname)),
                 images: { prometheus: cfg.images.prometheus, alertmanager: cfg.images.alertmanager, postgresExporter: cfg.images.postgresExporter, blackboxExporter: cfg.images.blackboxExporter },
             },
             parent,

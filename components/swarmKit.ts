@@ -5,6 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import type { ImageUser } from "../lib/images";
 import { contentName } from "../lib/swarmSpec";
 
 /** The Swarm a tier deploys to. */
@@ -65,7 +66,11 @@ export function mountConfig(config: docker.ServiceConfig, path: string, mode = 0
     return { configId: config.id, configName: config.name, fileName: path, fileMode: mode };
 }
 
-/** Mounts a secret at `/run/secrets/<file>`, readable only by its owner (`uid`, root by default). */
-export function mountSecret(secret: docker.Secret, file: string, mode = 0o400, uid = "0") {
-    return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${file}`, fileMode: mode, fileUid: uid, fileGid: uid };
+/**
+ * Mounts a secret at `/run/secrets/<file>`, readable only by its owner: the user that reads it in the image (a row of
+ * lib/images.ts), or a uid string (uid = gid), root by default.
+ */
+export function mountSecret(secret: docker.Secret, file: string, mode = 0o400, owner: string | ImageUser = "0") {
+    const [uid, gid] = typeof owner === "string" ? [owner, owner] : [String(owner.uid), String(owner.gid)];
+    return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${file}`, fileMode: mode, fileUid: uid, fileGid: gid };
 }

@@ -1,11 +1,12 @@
 /**
  * The Swarm service shape shared by the stateless web tiers (frontend, both backend colours): replicas
- * spread at most one per app node, health check, restart policy, resources, start-first rolling update
- * with automatic rollback, and Traefik labels when routed.
+ * spread at most one per app node, health check, restart policy, resources, rolling update with automatic rollback
+ * (start-first when a free app node exists, stop-first when the replicas fill them), and Traefik labels when routed.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { healthcheck, labelList, memoryBytes, nanoCpus, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
+import { cappedUpdateOrder, swarmResources, Tier } from "../lib/sizing";
+import { healthcheck, labelList, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The settings of one stateless web service. */
@@ -19,9 +20,14 @@ export interface WebServiceSpec {
     readonly healthPath: string;
     readonly health: { interval: number; timeout: number; retries: number; startPeriod: number };
     readonly restartMaxAttempts: number;
-    readonly limits: { cpus: number; memory: string };
-    readonly reservations: { cpus: number; memory: string };
+    /** Limits and reservations: a row of lib/sizing.ts TIER_SIZES. */
+    readonly tier: Tier;
     readonly update: { parallelism: number; delay: string; monitor: string };
+    /**
+     * App nodes the tasks may use, or undefined when unknown (an existing Swarm): decides start-first (a free node
+     * exists for the new task) or stop-first (replicas fill every node; start-first would stall, moby/moby#40797).
+     */
+    readonly eligibleNodes: number | undefined;
     /** Seconds Swarm waits after SIGTERM before SIGKILL (the drain period). */
     readonly stopGraceSeconds?: number;
     readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -33,6 +39,7 @@ export interface WebServiceSpec {
 }
 
 export function webService(parent: pulumi.Resource, ctx: SwarmContext, name: string, s: WebServiceSpec): docker.Service {
+    const order = cappedUpdateOrder(s.replicas, s.update.parallelism, s.eligibleNodes);
     return new docker.Service(
         name,
         {
@@ -51,14 +58,11 @@ export function webService(parent: pulumi.Resource, ctx: SwarmContext, name: str
                 // Hard anti-affinity: at most one task per node, on app nodes only, spread over zones.
                 placement: { maxReplicas: 1, constraints: placeOn("app"), prefs: ["spread=node.labels.zone"] },
                 restartPolicy: { condition: "on-failure", maxAttempts: s.restartMaxAttempts, delay: "5s", window: "120s" },
-                resources: {
-                    limits: { nanoCpus: nanoCpus(s.limits.cpus), memoryBytes: memoryBytes(s.limits.memory) },
-                    reservation: { nanoCpus: nanoCpus(s.reservations.cpus), memoryBytes: memoryBytes(s.reservations.memory) },
-                },
+                resources: swarmResources(s.tier),
                 networksAdvanceds: s.networks.map(attachNetwork),
             },
-            updateConfig: statelessUpdate(s.update.parallelism, s.update.delay, s.update.monitor),
-            rollbackConfig: statelessRollback(s.update.parallelism, s.update.monitor),
+            updateConfig: { ...statelessUpdate(s.update.parallelism, s.update.delay, s.update.monitor), order },
+            rollbackConfig: { ...statelessRollback(s.update.parallelism, s.update.monitor), order },
         },
         { parent, provider: ctx.provider },
     );

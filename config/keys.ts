@@ -106,7 +106,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "blackboxExporterImage", type: "string", description: "blackbox_exporter image (edge VIP probe), pinned.", default: "prom/blackbox-exporter:v0.25.0" },
     { key: "awsCliImage", type: "string", description: "AWS CLI image for the Redis RDB copy, pinned.", default: "amazon/aws-cli:2.22.10" },
     { key: "socketProxyImage", type: "string", description: "Read-only Docker socket proxy for Traefik's Swarm provider, pinned.", default: "tecnativa/docker-socket-proxy:0.3.0" },
-    { key: "traefikImage", type: "string", description: "Traefik v3 image, pinned.", default: "traefik:v3.1.7" },
+    { key: "traefikImage", type: "string", description: "Traefik v3 image (v3.3 or later), pinned.", default: "traefik:v3.6.24" },
     { key: "prometheusImage", type: "string", description: "Prometheus image, pinned.", default: "prom/prometheus:v2.55.1" },
     { key: "alertmanagerImage", type: "string", description: "Alertmanager image, pinned.", default: "prom/alertmanager:v0.27.0" },
 ];

@@ -4,6 +4,8 @@
  * rejected before a single resource is registered.
  */
 import { parseCidr, overlaps } from "../lib/cidr";
+import { fitProblemsOfConfig } from "../lib/swarmDemand";
+import { INSTANCE_TYPES } from "../lib/instanceTypes";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, declaredDefault, keySpec } from "./keys";
 import { Color, HaConfig, Role, TlsMode } from "./types";
 
@@ -30,7 +32,6 @@ export interface RawConfig {
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ZONE_ID = /^Z[A-Z0-9]{5,31}$/;
-const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const STACK_FQN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -176,7 +177,10 @@ export function validateConfig(raw: RawConfig): HaConfig {
     const minNodes = role === "primary" ? { edge: 2, app: 3, data: 3 } : { edge: 1, app: 3, data: 3 };
     const pool = (role_: "edge" | "app" | "data") => {
         const count = int(`${role_}Nodes`, minNodes[role_], 50, `an integer from ${minNodes[role_]} to 50 in a ${role} region`);
-        const instanceType = nonEmpty(`${role_}InstanceType`, INSTANCE_TYPE, "an EC2 instance type such as t3.large");
+        const instanceType = str(`${role_}InstanceType`);
+        if (instanceType !== "" && !Object.prototype.hasOwnProperty.call(INSTANCE_TYPES, instanceType)) {
+            bad(`${role_}InstanceType`, instanceType, `must be an EC2 instance type whose size the fit check knows: one of the types in lib/instanceTypes.ts (${Object.keys(INSTANCE_TYPES).join(", ")})`);
+        }
         return { count, instanceType };
     };
     const pools = { edge: pool("edge"), app: pool("app"), data: pool("data") };
@@ -263,10 +267,12 @@ export function validateConfig(raw: RawConfig): HaConfig {
         alertmanager: image("alertmanagerImage"),
     };
     if (images.traefik && !/:v?3\./.test(images.traefik)) bad("traefikImage", images.traefik, "must be a Traefik v3 tag (the static configuration uses v3 option names)");
+    else if (images.traefik && /:v?3\.[0-2]\./.test(images.traefik)) {
+        bad("traefikImage", images.traefik, "must be Traefik v3.3 or later: earlier v3 releases silently ignore the traefik.swarm.network and traefik.swarm.lbswarm labels the services carry");
+    }
 
     if (problems.length > 0) throw new ConfigError(problems);
-
-    return {
+    const cfg: HaConfig = {
         stack: raw.stack,
         region,
         role,
@@ -290,6 +296,10 @@ export function validateConfig(raw: RawConfig): HaConfig {
         edge: { keepalivedPriority, routerId, tlsMode, acmeEmail },
         images,
     };
+    // Only a sound config is sized: do its tasks start, schedule and roll on its hosts (lib/fit.ts)?
+    const misfits = fitProblemsOfConfig(cfg);
+    if (misfits.length > 0) throw new ConfigError(misfits);
+    return cfg;
 }
 
 /** Keys a stack file sets that this program does not read (typos, stale keys). */

@@ -41,6 +41,11 @@ export interface RedisNodeInput {
     readonly minReplicasToWrite?: number;
     /** Max replica ACK age in seconds for `minReplicasToWrite` (default 10). */
     readonly minReplicasMaxLagS?: number;
+    /**
+     * `maxmemory` in MiB, below the container's memory limit so that Redis refuses writes (noeviction: sessions are
+     * never silently dropped) before the kernel kills it; unset = unlimited.
+     */
+    readonly maxmemoryMb?: number;
     /** Data directory for the AOF and RDB files (default /data). */
     readonly dataDir?: string;
 }
@@ -134,6 +139,13 @@ export function renderRedisConf(n: RedisNodeInput): string {
         "appendfsync everysec",
         "save 900 1",
         "save 300 10",
+        ...(n.maxmemoryMb !== undefined
+            ? [
+                  "# Below the container's memory limit, with room for the fork of a snapshot or AOF rewrite: refuse writes, never get OOM-killed.",
+                  `maxmemory ${checkInt("maxmemoryMb", n.maxmemoryMb, 64, 1_048_576)}mb`,
+                  "maxmemory-policy noeviction",
+              ]
+            : []),
         "# Announce the stable service name, not the task IP that changes when Swarm reschedules the container.",
         `replica-announce-ip ${announceHost}`,
         `replica-announce-port ${announcePort}`,

@@ -12,8 +12,8 @@
 import { stringify } from "yaml";
 
 export const TRAEFIK_DEFAULTS = {
-    /** Pinned Traefik v3 image (a real release tag). */
-    image: "traefik:v3.1.7",
+    /** Pinned Traefik v3 image (a real release tag; lib/traefikOptions.ts lists what it reads). */
+    image: "traefik:v3.6.24",
     webPort: 80,
     websecurePort: 443,
     /** Internal entrypoint for /ping (keepalived's check) and /metrics (Prometheus). */

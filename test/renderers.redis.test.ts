@@ -67,6 +67,13 @@ describe("renderRedisConf", () => {
         assert.throws(() => renderRedisConf({ ...base, region: "standby", replicaOf: { host: "m", port: 6379 }, replicaPriority: 10 }), /replicaPriority is 10.*never be promoted/);
         assert.throws(() => renderRedisConf({ ...base, replicaOf: { host: "m", port: 70000 } }), /replicaOf.port is 70000/);
         assert.throws(() => renderRedisConf({ ...base, region: "east" as "primary" }), /region is "east"/);
+        assert.throws(() => renderRedisConf({ ...base, maxmemoryMb: 10 }), /maxmemoryMb is 10/);
+    });
+    it("renders maxmemory with noeviction only when asked (the Redis component sets it below the container limit)", () => {
+        const t = renderRedisConf({ name: "x", region: "primary", announceHost: "redis-1", maxmemoryMb: 1536 });
+        has(t, "maxmemory 1536mb");
+        has(t, "maxmemory-policy noeviction");
+        hasNot(master(), /^maxmemory/m);
     });
 });
 

@@ -36,7 +36,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
     describe(`tiers of ${stack} (${primary ? "primary" : "standby"})`, () => {
         const plan = () => planStack(stack);
 
-        it("frontend: replicas, hard anti-affinity, restart, resources, health check, start-first with rollback", () => {
+        it(`frontend: replicas, hard anti-affinity, restart, resources, health check, ${primary ? "stop-first (3 replicas fill the 3 app hosts)" : "start-first (free app hosts)"} with rollback`, () => {
             const f = service(plan(), "opscenter-frontend");
             assert.equal(f.mode.replicated.replicas, primary ? 3 : 1);
             assert.equal(f.taskSpec.placement.maxReplicas, 1, "at most one task per node");
@@ -46,7 +46,9 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.deepEqual(f.taskSpec.resources.limits, { nanoCpus: 5e8, memoryBytes: 512 * 2 ** 20 });
             assert.deepEqual(f.taskSpec.resources.reservation, { nanoCpus: 2.5e8, memoryBytes: 256 * 2 ** 20 });
             assert.deepEqual(f.taskSpec.containerSpec.healthcheck, { tests: ["CMD", "curl", "-fsS", "http://localhost:80/health"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "30s" });
-            assert.equal(f.updateConfig.order, "start-first");
+            // 3 replicas capped one per node on exactly 3 app hosts: start-first could never place the new task (moby/moby#40797).
+            assert.equal(f.updateConfig.order, primary ? "stop-first" : "start-first");
+            assert.equal(f.rollbackConfig.order, f.updateConfig.order);
             assert.equal(f.updateConfig.failureAction, "rollback");
             assert.ok(f.updateConfig.monitor, "a monitor period");
             assert.equal(labels(f)["traefik.enable"], "true");
@@ -62,11 +64,12 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
                 assert.equal(b.mode.replicated.replicas, primary ? 3 : 1);
                 assert.deepEqual(
                     { p: b.updateConfig.parallelism, d: b.updateConfig.delay, o: b.updateConfig.order, f: b.updateConfig.failureAction },
-                    { p: 1, d: "30s", o: "start-first", f: "rollback" },
+                    { p: 1, d: "30s", o: primary ? "stop-first" : "start-first", f: "rollback" },
                 );
                 assert.equal(b.taskSpec.restartPolicy.maxAttempts, 5);
                 assert.deepEqual(b.taskSpec.resources.limits, { nanoCpus: 2e9, memoryBytes: 2 * 2 ** 30 });
-                assert.deepEqual(b.taskSpec.resources.reservation, { nanoCpus: 1e9, memoryBytes: 2 ** 30 });
+                // Two colours share the app hosts: each reserves 0.5 CPU, the design's 1 CPU per host for the backend.
+                assert.deepEqual(b.taskSpec.resources.reservation, { nanoCpus: 5e8, memoryBytes: 2 ** 30 });
                 assert.deepEqual(b.taskSpec.containerSpec.healthcheck, { tests: ["CMD", "curl", "-fsS", "http://localhost:8084/health"], interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" });
                 assert.equal(b.taskSpec.containerSpec.stopGracePeriod, "30s");
                 assert.equal(b.taskSpec.containerSpec.env.GRACEFUL_SHUTDOWN_TIMEOUT, "30");
@@ -85,7 +88,8 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.equal(env.DATABASE_PORT, "5000");
             assert.equal(env.DATABASE_PASSWORD_FILE, "/run/secrets/db_password");
             assert.equal(env.REDIS_PASSWORD_FILE, "/run/secrets/redis_password");
-            assert.equal(env.REDIS_MASTER_NAME, "opscenter");
+            // The standby region has no sentinels: its backend reads the local replica (test/tiersRun.test.ts).
+            if (primary) assert.equal(env.REDIS_MASTER_NAME, "opscenter");
             if (primary) assert.equal(env.REDIS_SENTINELS.split(",").length, 3);
             const files = b.taskSpec.containerSpec.secrets.map((s: Json) => s.fileName).sort();
             assert.deepEqual(files, ["/run/secrets/db_password", "/run/secrets/redis_password"]);
@@ -265,7 +269,8 @@ describe("tiers: config switches", () => {
     });
 
     it("promoting the standby region (role primary) drops standby_cluster and the StackReference, and adds sentinels and the PRIMARY record", () => {
-        const promoted = planStack("us-west-2", { role: "primary", primaryStack: undefined, frontendReplicas: "3", backendReplicas: "3", edgeNodes: "2", redisReplicas: "2" });
+        // The data hosts grow too: the primary's Postgres members need 4 CPUs (config validation refuses r6i.large).
+        const promoted = planStack("us-west-2", { role: "primary", primaryStack: undefined, frontendReplicas: "3", backendReplicas: "3", edgeNodes: "2", redisReplicas: "2", dataInstanceType: "r6i.xlarge" });
         assert.equal(ofType(promoted, "pulumi:pulumi:StackReference").length, 0);
         const dcs = parse(service(promoted, "opscenter-pg-1").taskSpec.containerSpec.env.SPILO_CONFIGURATION).bootstrap.dcs;
         assert.equal(dcs.standby_cluster, undefined, "Patroni promotes once standby_cluster is gone");
