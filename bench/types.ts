@@ -14,10 +14,23 @@ export interface CaseResult {
     two_primaries_after_restart?: boolean;
     /** Free-form notes a case wants to print beside its figures. */
     notes?: string;
+    /**
+     * Where the seconds go: phase name -> median seconds from the fault to the end of that phase (cumulative,
+     * in order), e.g. Patroni noticed, Postgres accepting, HAProxy routing.
+     */
+    phases_s?: Record<string, number>;
 }
 
 /** A bench case: runs the scenario `runs` times and summarises. */
 export type BenchCase = (runs: number) => Promise<CaseResult>;
+
+/** Median of `xs` (NaN when empty), rounded to ms. */
+export function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    const med = s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    return Math.round(med * 1000) / 1000;
+}
 
 export function summarise(samples: number[], lost: number, extra: Partial<CaseResult> = {}): CaseResult {
     const s = [...samples].sort((a, b) => a - b);

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { swarmSecret, SwarmContext } from "./swarmKit";
 
 /** The passwords shared by the tiers. */
-export const CREDENTIAL_NAMES = ["pgSuperuser", "pgReplication", "pgAdmin", "redis"] as const;
+export const CREDENTIAL_NAMES = ["pgSuperuser", "pgReplication", "pgApp", "pgMonitor", "redis"] as const;
 export type CredentialName = (typeof CREDENTIAL_NAMES)[number];
 
 /** Arguments of {@link Credentials}. */

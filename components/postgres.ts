@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
-import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput } from "../renderers/patroni";
+import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
+import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
 import { placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
@@ -37,11 +38,12 @@ export interface PostgresArgs {
     readonly walKmsKeyArn: pulumi.Input<string>;
     /** Standby only: the primary region's leader endpoint and replicated WAL bucket. */
     readonly standbySource?: {
-        readonly primaryHost: pulumi.Input<string>;
+        /** Every primary data host (each publishes HAProxy's leader port): the standby tries them in order. */
+        readonly primaryHosts: pulumi.Input<string[]>;
         readonly primaryRegion: string;
     };
-    /** Swarm secrets with the superuser, replication and admin passwords. */
-    readonly secrets: { readonly superuser: docker.Secret; readonly replication: docker.Secret; readonly admin: docker.Secret };
+    /** Swarm secrets with the superuser, replication, application-role and monitoring-role passwords. */
+    readonly secrets: { readonly superuser: docker.Secret; readonly replication: docker.Secret; readonly app: docker.Secret; readonly monitor: docker.Secret };
 }
 
 /**
@@ -98,21 +100,25 @@ export class Postgres extends pulumi.ComponentResource {
             archiveTimeoutSeconds: args.timing.archiveTimeout,
         });
         const entrypoint = swarmConfig(this, ctx, "spilo-entrypoint", renderSpiloEntrypoint());
+        // The roles the tiers log in with, created by Patroni's post_init when the cluster bootstraps.
+        const postInit = swarmConfig(this, ctx, "spilo-post-init", renderPostInitScript({ sqlFile: SPILO_DEFAULTS.rolesSqlFile, passwordFiles: spiloRolePasswordFiles(), spiloPostInit: POSTGRES_ROLES_DEFAULTS.spiloPostInit }));
+        const rolesSql = swarmConfig(this, ctx, "spilo-roles-sql", renderRolesSql(postgresRoles()));
+        // Swarm service names stay pg-1..n; Patroni member names (application_name) carry the region.
         const memberNames = Array.from({ length: args.members }, (_, i) => `pg-${i + 1}`);
         const memberHost = (m: string) => `${ctx.prefix}-${m}`;
-        const primaryHost = args.standbySource ? pulumi.output(args.standbySource.primaryHost) : pulumi.output("");
+        const primaryHosts = args.standbySource ? pulumi.output(args.standbySource.primaryHosts) : pulumi.output([] as string[]);
         this.memberServiceNames = memberNames.map(memberHost);
         memberNames.forEach((m, i) => {
-            const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHost]).apply(([bucket, kms, srcHost]) => {
+            const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHosts]).apply(([bucket, kms, srcHosts]) => {
                 const member: SpiloMemberInput = {
                     role: args.role,
                     scope: PATRONI_DEFAULTS.scope,
-                    memberName: m,
+                    memberName: spiloMemberName(args.region, i + 1),
                     connectHost: memberHost(m),
                     etcdHosts,
                     backup: { bucket, region: args.region, kmsKeyId: kms, retainBackups: args.retainBackups },
                     // The standby region's bucket receives the primary's objects by S3 replication.
-                    standby: args.role === "standby" && args.standbySource ? { primaryHost: srcHost, primaryPort: HAPROXY_DEFAULTS.primaryPort, replicatedBucket: bucket, primaryRegion: args.standbySource.primaryRegion } : undefined,
+                    standby: args.role === "standby" && args.standbySource ? { primaryHosts: srcHosts, primaryPort: HAPROXY_DEFAULTS.primaryPort, replicatedBucket: bucket, primaryRegion: args.standbySource.primaryRegion } : undefined,
                     settings,
                 };
                 return spiloEnvironment(member);
@@ -126,16 +132,23 @@ export class Postgres extends pulumi.ComponentResource {
                         containerSpec: {
                             image: args.images.spilo,
                             hostname: memberHost(m),
-                            commands: ["/bin/sh", "/etc/ops-center/spilo-entrypoint.sh"],
+                            commands: ["/bin/sh", SPILO_DEFAULTS.entrypointFile],
                             env,
-                            configs: [mountConfig(entrypoint, "/etc/ops-center/spilo-entrypoint.sh", 0o555)],
+                            configs: [
+                                mountConfig(entrypoint, SPILO_DEFAULTS.entrypointFile, 0o555),
+                                mountConfig(postInit, SPILO_DEFAULTS.postInitFile, 0o444),
+                                mountConfig(rolesSql, SPILO_DEFAULTS.rolesSqlFile, 0o444),
+                            ],
                             secrets: [
                                 mountSecret(args.secrets.superuser, SPILO_DEFAULTS.secretFiles.superuser),
                                 mountSecret(args.secrets.replication, SPILO_DEFAULTS.secretFiles.replication),
-                                mountSecret(args.secrets.admin, SPILO_DEFAULTS.secretFiles.admin),
+                                mountSecret(args.secrets.app, SPILO_DEFAULTS.secretFiles.app),
+                                mountSecret(args.secrets.monitor, SPILO_DEFAULTS.secretFiles.monitor),
                             ],
+                            // A silent primary host costs ~7 s before libpq tries the next (see SPILO_DEFAULTS.tcpSynRetries).
+                            sysctl: { "net.ipv4.tcp_syn_retries": String(SPILO_DEFAULTS.tcpSynRetries) },
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-pgdata`, target: "/home/postgres/pgdata" }],
-                            healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}/health`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
+                            healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}${SPILO_DEFAULTS.livenessPath}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
                             stopGracePeriod: "60s",
                         },
                         // Members on different hosts (and zones); never two on one host.

@@ -4,7 +4,7 @@ import { ConfigSecrets } from "../config/load";
 import { HaConfig } from "../config/types";
 import { PrimaryOutputKey } from "../lib/stackRef";
 import { monitoringHosts } from "../lib/swarmDemand";
-import { PATRONI_DEFAULTS } from "../renderers/patroni";
+import { POSTGRES_ROLES_DEFAULTS } from "../renderers/postgresRoles";
 import { TraefikTls } from "../renderers/traefik";
 import { Backend } from "./backend";
 import { CredentialName, Credentials } from "./credentials";
@@ -36,7 +36,8 @@ export const SWARM_PREFIX = "opscenter";
 const CREDENTIAL_OUTPUTS: Record<CredentialName, PrimaryOutputKey> = {
     pgSuperuser: "pgSuperuserPassword",
     pgReplication: "pgReplicationPassword",
-    pgAdmin: "pgAdminPassword",
+    pgApp: "pgAppPassword",
+    pgMonitor: "pgMonitorPassword",
     redis: "redisPassword",
 };
 
@@ -109,8 +110,8 @@ export class Region extends pulumi.ComponentResource {
                 images: { spilo: cfg.images.spilo, etcd: cfg.images.etcd, haproxy: cfg.images.haproxy },
                 walBucket: wal.bucketName,
                 walKmsKeyArn: wal.kmsKeyArn,
-                standbySource: ref && { primaryHost: fromPrimary("postgresLeaderAddress") as pulumi.Output<string>, primaryRegion: cfg.peerRegion! },
-                secrets: { superuser: creds.secrets.pgSuperuser, replication: creds.secrets.pgReplication, admin: creds.secrets.pgAdmin },
+                standbySource: ref && { primaryHosts: fromPrimary("postgresLeaderAddresses") as pulumi.Output<string[]>, primaryRegion: cfg.peerRegion! },
+                secrets: { superuser: creds.secrets.pgSuperuser, replication: creds.secrets.pgReplication, app: creds.secrets.pgApp, monitor: creds.secrets.pgMonitor },
             },
             parent,
         );
@@ -148,7 +149,7 @@ export class Region extends pulumi.ComponentResource {
                 host: cfg.dns.domain,
                 tls,
                 appNodes,
-                database: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, name: "postgres", user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
+                database: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, name: POSTGRES_ROLES_DEFAULTS.appDatabase, user: POSTGRES_ROLES_DEFAULTS.appRole, passwordSecret: creds.secrets.pgApp },
                 redis: { sentinels: redis.sentinelAddresses, masterName: redis.masterName, passwordSecret: creds.secrets.redis, replica: redis.replicaAddress },
             },
             parent,
@@ -187,7 +188,7 @@ export class Region extends pulumi.ComponentResource {
                     redis: redis.nodeServiceNames,
                     sentinels: redis.sentinelServiceNames,
                 },
-                postgres: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, user: PATRONI_DEFAULTS.adminUserName, passwordSecret: creds.secrets.pgAdmin },
+                postgres: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, user: POSTGRES_ROLES_DEFAULTS.monitorRole, passwordSecret: creds.secrets.pgMonitor },
                 webhookUrl: secrets.alertWebhookUrl!,
                 pinnedHosts: monitoringHosts(existing ? [] : hosts.nodes.filter((n) => n.role === "app").map((n) => n.hostname)),
                 images: { prometheus: cfg.images.prometheus, alertmanager: cfg.images.alertmanager, postgresExporter: cfg.images.postgresExporter, blackboxExporter: cfg.images.blackboxExporter },
@@ -251,7 +252,7 @@ export class Region extends pulumi.ComponentResource {
             );
         }
 
-        const firstData = dataNodes[0]?.privateIp;
+        const dataIps = dataNodes.map((n) => n.privateIp).filter((ip): ip is pulumi.Output<string> => ip !== undefined);
         this.outputs = {
             region: cfg.region,
             role: cfg.role,
@@ -262,8 +263,9 @@ export class Region extends pulumi.ComponentResource {
             walBucketName: wal.bucketName,
             walBucketArn: wal.bucketArn,
             walKmsKeyArn: wal.kmsKeyArn,
-            // The HAProxy leader port is published through the routing mesh on every node; the first data host is one.
-            postgresLeaderAddress: firstData,
+            // The HAProxy leader port is published through the routing mesh on every node: the standby streams through
+            // whichever of the data hosts answers first (libpq multi-host), so no single host carries the stream.
+            postgresLeaderAddresses: dataIps.length > 0 ? pulumi.all(dataIps) : undefined,
             redisMasterAddress: redis.masterAddress,
             redisMasterName: redis.masterName,
             edgePublicIp: edgeAddress,

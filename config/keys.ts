@@ -85,7 +85,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "postgresMembers", type: "integer", description: "Patroni members in this region (2: leader + synchronous standby).", default: 2 },
     { key: "etcdMembers", type: "integer", description: "etcd members (odd, at least 3).", default: 3 },
     { key: "patroniTtl", type: "integer", description: "Patroni leader-key TTL, seconds (Patroni 4 floor is 20).", default: 20 },
-    { key: "patroniLoopWait", type: "integer", description: "Patroni loop_wait, seconds.", default: 2 },
+    { key: "patroniLoopWait", type: "integer", description: "Patroni loop_wait, seconds (how soon Patroni notices a crashed postmaster).", default: 2 },
     { key: "patroniRetryTimeout", type: "integer", description: "Patroni retry_timeout, seconds (loop_wait + 2*retry_timeout <= ttl).", default: 5 },
     { key: "archiveTimeout", type: "integer", description: "Postgres archive_timeout, seconds (bounds RPO from WAL archiving; 30-300).", default: 60 },
     { key: "backupRetentionDays", type: "integer", description: "Base backups and WAL kept, days (at least 7).", default: 30 },

@@ -14,13 +14,14 @@ export const PRIMARY_OUTPUT_KEYS = [
     "walBucketName",
     "walBucketArn",
     "walKmsKeyArn",
-    "postgresLeaderAddress",
+    "postgresLeaderAddresses",
     "redisMasterAddress",
     "redisMasterName",
     // Secret outputs: the standby region authenticates to the primary's Postgres and Redis with these.
     "pgSuperuserPassword",
     "pgReplicationPassword",
-    "pgAdminPassword",
+    "pgAppPassword",
+    "pgMonitorPassword",
     "redisPassword",
 ] as const;
 

@@ -30,13 +30,14 @@ export function mockPrimaryOutputs(root: string, fqn: string): Record<PrimaryOut
         walBucketName: walBucketName({ project: "ops-center-ha", stack, region, accountId: MOCK_ACCOUNT }),
         walBucketArn: `arn:aws:s3:::${walBucketName({ project: "ops-center-ha", stack, region, accountId: MOCK_ACCOUNT })}`,
         walKmsKeyArn: `arn:aws:kms:${region}:123456789012:key/00000000-0000-4000-8000-000000000001`,
-        postgresLeaderAddress: "10.10.20.10",
+        postgresLeaderAddresses: ["10.10.20.10", "10.10.21.10", "10.10.22.10"],
         redisMasterAddress: "10.10.20.11",
         redisMasterName: "opscenter",
         // Shaped like the mock engine's generated passwords, so that the leak test recognises them too.
         pgSuperuserPassword: mockSecret("pgSuperuser"),
         pgReplicationPassword: mockSecret("pgReplication"),
-        pgAdminPassword: mockSecret("pgAdmin"),
+        pgAppPassword: mockSecret("pgApp"),
+        pgMonitorPassword: mockSecret("pgMonitor"),
         redisPassword: mockSecret("redis"),
     };
 }

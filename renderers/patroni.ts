@@ -53,6 +53,8 @@ export interface PatroniMember {
     readonly superuserName?: string;
     /** Replication user name; default PATRONI_DEFAULTS.replicationUserName. Password: env PATRONI_REPLICATION_PASSWORD. */
     readonly replicationUserName?: string;
+    /** `bootstrap.post_init` command (e.g. `/bin/sh <renderPostInitScript file>`); Patroni appends the connection string. */
+    readonly postInit?: string;
 }
 
 function fail(field: string, value: unknown, allowed: string): never {
@@ -94,6 +96,7 @@ function validateMember(m: PatroniMember): void {
     const userRe = /^[a-z_][a-z0-9_]{0,62}$/;
     if (m.superuserName !== undefined && !userRe.test(m.superuserName)) fail("superuserName", m.superuserName, "must be a lower-case role name");
     if (m.replicationUserName !== undefined && !userRe.test(m.replicationUserName)) fail("replicationUserName", m.replicationUserName, "must be a lower-case role name");
+    if (m.postInit !== undefined && !/^[A-Za-z0-9_./ -]+$/.test(m.postInit)) fail("postInit", m.postInit, "must be a command of letters, digits, spaces, _ . / -");
 }
 
 /** The pg_hba lines: local peer for the postgres OS user, scram-sha-256 over TCP from `clientCidrs`. */
@@ -123,6 +126,7 @@ export function renderPatroniYaml(m: PatroniMember): string {
         bootstrap: {
             dcs: patroniDcsSection(settings, m.standby),
             initdb: [{ encoding: "UTF8" }, "data-checksums"],
+            ...(m.postInit !== undefined ? { post_init: m.postInit } : {}),
         },
         postgresql: {
             listen: m.pgListen,
@@ -132,6 +136,11 @@ export function renderPatroniYaml(m: PatroniMember): string {
             pgpass: m.pgpassFile,
             use_unix_socket: true,
             remove_data_directory_on_rewind_failure: true,
+            // pg_basebackup starts with a fast checkpoint: a spread one (the default) paces the dirty buffers over
+            // most of checkpoint_timeout, minutes after the post-init's CREATE DATABASE. Spilo's basebackup.sh
+            // (zalando/spilo postgres-appliance/scripts/basebackup.sh) uses the default: a Spilo replica can spend
+            // minutes in it, one more reason its health check asks /liveness, not /health.
+            basebackup: [{ checkpoint: "fast" }],
             authentication: {
                 superuser: { username: m.superuserName ?? PATRONI_DEFAULTS.superuserName },
                 replication: { username: m.replicationUserName ?? PATRONI_DEFAULTS.replicationUserName },

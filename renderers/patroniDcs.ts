@@ -32,6 +32,7 @@ export interface PatroniSettings {
 /** Production values. Every field of {@link PatroniSettings} plus the pinned image and well-known ports. */
 export const PATRONI_DEFAULTS = {
     ttl: 20,
+    // Patroni notices a crashed postmaster within one loop (bench postgres_restart prints that phase).
     loopWait: 2,
     retryTimeout: 5,
     primaryStartTimeout: 10,
@@ -50,12 +51,14 @@ export const PATRONI_DEFAULTS = {
     restApiPort: 8008,
     superuserName: "postgres",
     replicationUserName: "standby",
-    adminUserName: "admin",
 } as const;
 
 /** Where a standby cluster (standby region) streams from, and how it falls back to the WAL archive. */
 export interface StandbyClusterSource {
-    /** Host of the primary region's leader endpoint (its HAProxy leader port or a load balancer in front of it). */
+    /**
+     * Host(s) of the primary region's leader endpoint, comma-separated (libpq multi-host: tried in order until
+     * one connects), e.g. every primary data host's address, each publishing HAProxy's leader port.
+     */
     readonly host: string;
     /** Port of that endpoint (HAProxy's leader port, 5000 in production). */
     readonly port: number;
@@ -99,8 +102,8 @@ export function validatePatroniSettings(s: PatroniSettings): void {
 
 /** Checks a standby cluster source; throws naming the field. */
 export function validateStandbySource(src: StandbyClusterSource): void {
-    if (!/^[A-Za-z0-9.-]+$/.test(src.host)) {
-        throw new Error(`patroni: standby.host = ${JSON.stringify(src.host)} is invalid: must be a host name or IPv4 address`);
+    if (!/^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$/.test(src.host) || new Set(src.host.split(",")).size !== src.host.split(",").length) {
+        throw new Error(`patroni: standby.host = ${JSON.stringify(src.host)} is invalid: must be host names or IPv4 addresses, comma-separated, without repeats`);
     }
     requireInt("standby.port", src.port, 1, 65535, "TCP port");
     if (src.createReplicaMethods.length === 0 || src.createReplicaMethods.some((m) => !/^[a-z_][a-z0-9_]*$/.test(m))) {
@@ -161,6 +164,9 @@ export function patroniDcsSection(s: PatroniSettings, standby?: StandbyClusterSo
                 max_wal_senders: s.maxWalSenders,
                 max_replication_slots: s.maxReplicationSlots,
                 max_connections: s.maxConnections,
+                // Crash recovery starts with one syncfs() per file system instead of an fsync() of every file in
+                // the data directory: measured as the largest part of a postmaster restart (bench postgres_restart).
+                recovery_init_sync_method: "syncfs",
             },
         },
     };

@@ -24,8 +24,13 @@ export interface SpiloBackupSettings {
 
 /** The standby region's source: the primary region's leader endpoint and the replicated WAL archive. */
 export interface SpiloStandbySource {
-    /** Host of the primary region's leader endpoint (its HAProxy leader port, reachable cross-region). */
-    readonly primaryHost: string;
+    /**
+     * Every host that reaches the primary region's leader endpoint (the primary's data hosts: each publishes
+     * HAProxy's leader port through the routing mesh), in order. Patroni passes them to libpq as
+     * `host=a,b,c`, which tries the next one when one does not connect: no single primary host carries the
+     * cross-region stream.
+     */
+    readonly primaryHosts: readonly string[];
     /** Port of that endpoint (5000 for HAProxy's leader port). */
     readonly primaryPort: number;
     /** Bucket in this region that receives the S3 replication of the primary region's bucket. */
@@ -64,8 +69,10 @@ export interface SpiloSecretFiles {
     readonly superuser: string;
     /** File with the replication user's password (Spilo PGPASSWORD_STANDBY); the standby region uses the same secret value. */
     readonly replication: string;
-    /** File with the admin user's password (Spilo PGPASSWORD_ADMIN). */
-    readonly admin: string;
+    /** File with the application role's password (read by the post-init, see renderers/postgresRoles.ts). */
+    readonly app: string;
+    /** File with the monitoring role's password (read by the post-init). */
+    readonly monitor: string;
 }
 
 /** Production defaults for Spilo specifics. */
@@ -73,8 +80,32 @@ export const SPILO_DEFAULTS = {
     retainBackups: 30,
     backupSchedule: "0 1 * * *",
     secretsDir: "/run/secrets",
-    secretFiles: { superuser: "pg_superuser_password", replication: "pg_replication_password", admin: "pg_admin_password" },
+    secretFiles: { superuser: "pg_superuser_password", replication: "pg_replication_password", app: "pg_app_password", monitor: "pg_monitor_password" },
     launchScript: "/launch.sh",
+    /**
+     * The user Patroni (and so the post-init) runs as inside Spilo. Spilo's launch.sh runs as root and starts
+     * Patroni as `postgres`; the entrypoint copies the role passwords to {@link runtimeDir} owned by that user.
+     */
+    postgresUser: "postgres",
+    /** Where the entrypoint puts the role passwords for the post-init (tmpfs /run, mode 0700, owned by postgresUser). */
+    runtimeDir: "/run/ops-center",
+    /** Swarm config files mounted into the Spilo container. */
+    entrypointFile: "/etc/ops-center/spilo-entrypoint.sh",
+    postInitFile: "/etc/ops-center/post-init.sh",
+    rolesSqlFile: "/etc/ops-center/roles.sql",
+    /**
+     * Container health check path on Patroni's REST API. `/liveness` answers 200 while Patroni's HA loop runs,
+     * including while a replica is being built (base backup, WAL restore) or recovers; `/health` answers 503
+     * until Postgres runs, so a health check on it kills a replica that needs longer than its budget to build,
+     * forever. Routing (HAProxy) uses `/primary`, `/standby-leader` and `/replica`.
+     */
+    livenessPath: "/liveness",
+    /**
+     * Kernel TCP SYN retries in the Spilo container's network namespace: 2 gives up on a silent host after
+     * about 7 s (1 + 2 + 4), so libpq moves on to the next primary host instead of waiting about 2 minutes
+     * (Linux default 6). libpq's own `connect_timeout` cannot be set through Patroni's `standby_cluster`.
+     */
+    tcpSynRetries: 2,
     /** Where Spilo writes the WAL-G environment for a standby cluster (RW_DIR/etc/wal-e.d/env-standby). */
     standbyEnvDir: "/run/etc/wal-e.d/env-standby",
     /** Spilo's replica creation methods for a standby cluster: WAL-G from the archive, then pg_basebackup. */
@@ -91,6 +122,17 @@ function fail(field: string, value: unknown, allowed: string): never {
 function checkHostPort(field: string, v: string): void {
     const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(field, v, 'must be "host:port"');
+}
+
+/**
+ * The Patroni member name of member `index` (1-based) in `region`. Unique per region: the name is the
+ * `application_name` a member streams with, so a standby-region member named like a primary-region member
+ * could satisfy the primary's `synchronous_standby_names` while the real synchronous replica lags.
+ */
+export function spiloMemberName(region: string, index: number): string {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) fail("region", region, 'must be an AWS region such as "us-east-1"');
+    if (!Number.isInteger(index) || index < 1 || index > 9) fail("index", index, "must be an integer from 1 to 9");
+    return `${region}-pg-${index}`;
 }
 
 /** The S3 path WAL-G uses for a cluster: one prefix per region so a promoted standby never writes into the primary's path. */
@@ -119,7 +161,9 @@ function validateMember(m: SpiloMemberInput): { settings: PatroniSettings; pgVer
     if (m.role === "standby") {
         const s = m.standby;
         if (!s) fail("standby", s, 'is required when role is "standby"');
-        if (!HOST_RE.test(s.primaryHost)) fail("standby.primaryHost", s.primaryHost, "must be a host name or IPv4 address");
+        if (s.primaryHosts.length < 1) fail("standby.primaryHosts", s.primaryHosts, "must list at least one host (every primary data host, so that none is a single point of failure)");
+        s.primaryHosts.forEach((h, i) => HOST_RE.test(h) || fail(`standby.primaryHosts[${i}]`, h, "must be a host name or IPv4 address"));
+        if (new Set(s.primaryHosts).size !== s.primaryHosts.length) fail("standby.primaryHosts", s.primaryHosts, "must not repeat a host");
         if (!Number.isInteger(s.primaryPort) || s.primaryPort < 1 || s.primaryPort > 65535) fail("standby.primaryPort", s.primaryPort, "must be a TCP port");
         if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.replicatedBucket)) fail("standby.replicatedBucket", s.replicatedBucket, "must be an S3 bucket name");
         if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(s.primaryRegion)) fail("standby.primaryRegion", s.primaryRegion, "must be an AWS region");
@@ -135,7 +179,7 @@ function validateMember(m: SpiloMemberInput): { settings: PatroniSettings; pgVer
 /** The standby_cluster source Spilo uses: stream from the primary region, WAL-G from the replicated bucket as fallback. */
 export function spiloStandbyCluster(src: SpiloStandbySource): StandbyClusterSource {
     return {
-        host: src.primaryHost,
+        host: src.primaryHosts.join(","),
         port: src.primaryPort,
         createReplicaMethods: [...SPILO_DEFAULTS.standbyCreateReplicaMethods],
         restoreCommand: `envdir "${SPILO_DEFAULTS.standbyEnvDir}" timeout "0" /scripts/restore_command.sh "%f" "%p"`,
@@ -152,7 +196,8 @@ export function renderSpiloConfiguration(m: SpiloMemberInput): string {
     const standby = m.role === "standby" && m.standby ? spiloStandbyCluster(m.standby) : undefined;
     const cfg = {
         namespace: m.namespace ?? PATRONI_DEFAULTS.namespace,
-        bootstrap: { dcs: patroniDcsSection(settings, standby) },
+        // post_init replaces Spilo's `/scripts/post_init.sh "<HUMAN_ROLE>"`; ours runs Spilo's first, then the roles SQL.
+        bootstrap: { dcs: patroniDcsSection(settings, standby), post_init: `/bin/sh ${SPILO_DEFAULTS.postInitFile}` },
         etcd3: { hosts: [...m.etcdHosts] },
         restapi: { connect_address: `${m.connectHost}:${PATRONI_DEFAULTS.restApiPort}` },
         postgresql: {
@@ -181,7 +226,6 @@ export function spiloEnvironment(m: SpiloMemberInput): Record<string, string> {
         SPILO_PROVIDER: "local",
         PGUSER_SUPERUSER: PATRONI_DEFAULTS.superuserName,
         PGUSER_STANDBY: PATRONI_DEFAULTS.replicationUserName,
-        PGUSER_ADMIN: PATRONI_DEFAULTS.adminUserName,
         USE_WALG_BACKUP: "true",
         USE_WALG_RESTORE: "true",
         WAL_S3_BUCKET: b.bucket,
@@ -213,17 +257,33 @@ export interface SpiloEntrypointInput {
     readonly secretsDir?: string;
     /** Spilo's own entrypoint, exec'd at the end; default "/launch.sh" (called with "init" when no arguments). */
     readonly launchScript?: string;
+    /** Directory the role passwords are copied to for the post-init; default SPILO_DEFAULTS.runtimeDir. */
+    readonly runtimeDir?: string;
+    /** Owner of the copies (the user Patroni runs as); default SPILO_DEFAULTS.postgresUser. */
+    readonly postgresUser?: string;
+}
+
+/** The files the post-init reads the role passwords from (copies the entrypoint makes). */
+export function spiloRolePasswordFiles(runtimeDir: string = SPILO_DEFAULTS.runtimeDir, files: SpiloSecretFiles = SPILO_DEFAULTS.secretFiles): { app: string; monitor: string } {
+    return { app: `${runtimeDir}/${files.app}`, monitor: `${runtimeDir}/${files.monitor}` };
 }
 
 /**
- * POSIX-sh wrapper used as the Spilo service's entrypoint: exports PGPASSWORD_SUPERUSER, PGPASSWORD_STANDBY
- * and PGPASSWORD_ADMIN from the secret files, fails clearly if one is missing or empty, then execs Spilo.
+ * POSIX-sh wrapper used as the Spilo service's entrypoint (runs as root, like Spilo's launch.sh): exports
+ * PGPASSWORD_SUPERUSER and PGPASSWORD_STANDBY from the secret files, copies the application and monitoring
+ * role passwords to `runtimeDir` readable only by the postgres user (Patroni runs the post-init as that user),
+ * fails clearly if a secret is missing or empty, then execs Spilo.
  */
 export function renderSpiloEntrypoint(input: SpiloEntrypointInput = {}): string {
     const files = input.secretFiles ?? SPILO_DEFAULTS.secretFiles;
     const dir = input.secretsDir ?? SPILO_DEFAULTS.secretsDir;
     const launch = input.launchScript ?? SPILO_DEFAULTS.launchScript;
+    const runtimeDir = input.runtimeDir ?? SPILO_DEFAULTS.runtimeDir;
+    const owner = input.postgresUser ?? SPILO_DEFAULTS.postgresUser;
     const pathRe = /^\/[A-Za-z0-9_./-]*$/;
+    if (!pathRe.test(runtimeDir)) fail("runtimeDir", runtimeDir, "must be an absolute path of letters, digits, _ . / -");
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(owner)) fail("postgresUser", owner, "must be a user name");
+    const copies = spiloRolePasswordFiles(runtimeDir, files);
     if (!pathRe.test(dir)) fail("secretsDir", dir, "must be an absolute path of letters, digits, _ . / -");
     if (!pathRe.test(launch)) fail("launchScript", launch, "must be an absolute path of letters, digits, _ . / -");
     for (const [k, v] of Object.entries(files)) {
@@ -247,8 +307,17 @@ export function renderSpiloEntrypoint(input: SpiloEntrypointInput = {}): string 
         "}",
         `read_secret PGPASSWORD_SUPERUSER "${dir}/${files.superuser}"`,
         `read_secret PGPASSWORD_STANDBY "${dir}/${files.replication}"`,
-        `read_secret PGPASSWORD_ADMIN "${dir}/${files.admin}"`,
         "unset secret_value",
+        "copy_secret() {",
+        '    if [ ! -s "$1" ]; then',
+        '        echo "spilo-entrypoint: secret file $1 is missing or empty" >&2',
+        "        exit 1",
+        "    fi",
+        `    install -m 0400 -o ${owner} -g ${owner} "$1" "$2"`,
+        "}",
+        `install -d -m 0700 -o ${owner} -g ${owner} "${runtimeDir}"`,
+        `copy_secret "${dir}/${files.app}" "${copies.app}"`,
+        `copy_secret "${dir}/${files.monitor}" "${copies.monitor}"`,
         'if [ "$#" -eq 0 ]; then set -- init; fi',
         `exec /bin/sh ${launch} "$@"`,
         "",

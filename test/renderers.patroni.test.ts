@@ -15,6 +15,7 @@ import {
     renderSpiloConfiguration,
     renderSpiloEntrypoint,
     spiloEnvironment,
+    spiloMemberName,
 } from "../renderers/patroni";
 
 const primary: SpiloMemberInput = {
@@ -29,7 +30,7 @@ const standby: SpiloMemberInput = {
     ...primary,
     role: "standby",
     backup: { bucket: "oc-wal-us-west-2", region: "us-west-2", kmsKeyId: "alias/oc-wal" },
-    standby: { primaryHost: "pg.us-east-1.example.internal", primaryPort: 5000, replicatedBucket: "oc-wal-us-west-2", primaryRegion: "us-east-1" },
+    standby: { primaryHosts: ["10.10.20.10", "10.10.21.10", "10.10.22.10"], primaryPort: 5000, replicatedBucket: "oc-wal-us-west-2", primaryRegion: "us-east-1" },
 };
 const member = {
     scope: "ops-center",
@@ -89,6 +90,7 @@ describe("renderSpiloConfiguration", () => {
         assert.equal(dcs.maximum_lag_on_failover, 1048576);
         assert.equal(dcs.postgresql.use_pg_rewind, true);
         const p = dcs.postgresql.parameters;
+        assert.equal(p.recovery_init_sync_method, "syncfs", "crash recovery syncs the file system once, not every file");
         assert.equal(p.archive_timeout, 60);
         assert.equal(p.wal_level, "replica");
         assert.equal(p.hot_standby, "on", "quoted so that YAML 1.1 (PyYAML) keeps a string");
@@ -104,7 +106,7 @@ describe("renderSpiloConfiguration", () => {
 
     it("renders a standby cluster streaming from the primary region with a WAL-G restore_command fallback", () => {
         const sc = yml(renderSpiloConfiguration(standby)).bootstrap.dcs.standby_cluster;
-        assert.equal(sc.host, "pg.us-east-1.example.internal");
+        assert.equal(sc.host, "10.10.20.10,10.10.21.10,10.10.22.10", "every primary data host, for libpq multi-host");
         assert.equal(sc.port, 5000);
         assert.deepEqual(sc.create_replica_methods, ["bootstrap_standby_with_wale", "basebackup_fast_xlog"]);
         assert.equal(sc.restore_command, `envdir "${SPILO_DEFAULTS.standbyEnvDir}" timeout "0" /scripts/restore_command.sh "%f" "%p"`);
@@ -187,35 +189,45 @@ describe("renderPatroniYaml", () => {
 });
 
 describe("renderSpiloEntrypoint", () => {
-    function runEntrypoint(files: Record<string, string>, args: string[]): { code: number; out: string; err: string; script: string } {
+    function runEntrypoint(files: Record<string, string>, args: string[]): { code: number; out: string; err: string; script: string; copies: Record<string, string> } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spilo-ep-"));
+        const user = os.userInfo().username;
         try {
             const secrets = path.join(dir, "secrets");
             fs.mkdirSync(secrets);
             for (const [f, v] of Object.entries(files)) fs.writeFileSync(path.join(secrets, f), v);
             const launch = path.join(dir, "launch.sh");
-            fs.writeFileSync(launch, 'echo "args=$*"\necho "su=$PGPASSWORD_SUPERUSER st=$PGPASSWORD_STANDBY ad=$PGPASSWORD_ADMIN"\n');
-            const script = renderSpiloEntrypoint({ secretsDir: secrets, launchScript: launch });
+            fs.writeFileSync(launch, 'echo "args=$*"\necho "su=$PGPASSWORD_SUPERUSER st=$PGPASSWORD_STANDBY"\n');
+            const runtimeDir = path.join(dir, "run");
+            const script = renderSpiloEntrypoint({ secretsDir: secrets, launchScript: launch, runtimeDir, postgresUser: user });
             const r = spawnSync("sh", ["-c", script, "entrypoint", ...args], { encoding: "utf8", timeout: 10_000 });
-            return { code: r.status ?? -1, out: r.stdout, err: r.stderr, script };
+            const copies: Record<string, string> = {};
+            for (const f of fs.existsSync(runtimeDir) ? fs.readdirSync(runtimeDir) : []) {
+                const st = fs.statSync(path.join(runtimeDir, f));
+                copies[f] = `${(st.mode & 0o777).toString(8)}:${fs.readFileSync(path.join(runtimeDir, f), "utf8")}`;
+            }
+            if (fs.existsSync(runtimeDir)) copies["."] = (fs.statSync(runtimeDir).mode & 0o777).toString(8);
+            return { code: r.status ?? -1, out: r.stdout, err: r.stderr, script, copies };
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     }
-    const all = { pg_superuser_password: "s3cr3t-su\n", pg_replication_password: "s3cr3t-repl", pg_admin_password: "s3cr3t-adm" };
+    const all = { pg_superuser_password: "s3cr3t-su\n", pg_replication_password: "s3cr3t-repl", pg_app_password: "s3cr3t-app", pg_monitor_password: "s3cr3t-mon" };
 
     it("exports Spilo's password variables from the secret files, then execs Spilo with init", () => {
         const r = runEntrypoint(all, []);
         assert.equal(r.code, 0, r.err);
         assert.match(r.out, /^args=init$/m);
-        assert.match(r.out, /^su=s3cr3t-su st=s3cr3t-repl ad=s3cr3t-adm$/m);
+        assert.match(r.out, /^su=s3cr3t-su st=s3cr3t-repl$/m);
+        // The role passwords are copied for the post-init (which runs as the postgres user), owner-only.
+        assert.deepEqual(r.copies, { ".": "700", pg_app_password: "400:s3cr3t-app", pg_monitor_password: "400:s3cr3t-mon" });
         assert.doesNotMatch(r.script, /s3cr3t/);
         assert.match(renderSpiloEntrypoint(), /exec \/bin\/sh \/launch\.sh "\$@"/);
         assert.match(renderSpiloEntrypoint(), /"\/run\/secrets\/pg_replication_password"/);
     });
 
     it("fails clearly when a secret file is missing", () => {
-        const r = runEntrypoint({ pg_superuser_password: "x", pg_admin_password: "y" }, []);
+        const r = runEntrypoint({ pg_superuser_password: "x", pg_app_password: "y", pg_monitor_password: "z" }, []);
         assert.equal(r.code, 1);
         assert.match(r.err, /pg_replication_password \(for PGPASSWORD_STANDBY\) is missing/);
         assert.doesNotMatch(r.out, /args=/);
@@ -223,5 +235,22 @@ describe("renderSpiloEntrypoint", () => {
 
     it("rejects unsafe paths", () => {
         assert.throws(() => renderSpiloEntrypoint({ secretsDir: "/run/$(x)" }), /secretsDir/);
+        assert.throws(() => renderSpiloEntrypoint({ runtimeDir: "run" }), /runtimeDir/);
+    });
+
+    it("fails clearly when a role password secret is missing", () => {
+        const r = runEntrypoint({ pg_superuser_password: "x", pg_replication_password: "y", pg_app_password: "z" }, []);
+        assert.equal(r.code, 1);
+        assert.match(r.err, /pg_monitor_password is missing or empty/);
+        assert.doesNotMatch(r.out, /args=/);
+    });
+});
+
+describe("spiloMemberName", () => {
+    it("carries the region, so that no member name (application_name) exists in both regions", () => {
+        assert.equal(spiloMemberName("us-east-1", 1), "us-east-1-pg-1");
+        assert.notEqual(spiloMemberName("us-east-1", 2), spiloMemberName("us-west-2", 2));
+        assert.throws(() => spiloMemberName("east", 1), /region = "east"/);
+        assert.throws(() => spiloMemberName("us-east-1", 0), /index = 0/);
     });
 });

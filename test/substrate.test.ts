@@ -442,7 +442,7 @@ describe("substrate: cross-region ties", () => {
     it("the primary plan exports every output the standby reads (PRIMARY_OUTPUT_KEYS), secrets as secrets", () => {
         const out = primary().outputs;
         for (const key of PRIMARY_OUTPUT_KEYS) assert.ok(![undefined, null, ""].includes(out[key] as never), `primary does not export ${key}`);
-        for (const key of ["pgSuperuserPassword", "pgReplicationPassword", "pgAdminPassword", "redisPassword"]) assert.notDeepEqual(unwrap(out[key]), out[key], `${key} is not secret`);
+        for (const key of ["pgSuperuserPassword", "pgReplicationPassword", "pgAppPassword", "pgMonitorPassword", "redisPassword"]) assert.notDeepEqual(unwrap(out[key]), out[key], `${key} is not secret`);
         assert.equal(out.vpcCidr, EXPECT["us-east-1"].vpcCidr);
         assert.equal((out.privateRouteTableIds as string[]).length, 3);
     });

@@ -132,7 +132,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             }
             const m = members[0];
             assert.match(m.taskSpec.containerSpec.image, /^ghcr\.io\/zalando\/spilo-17:\d/);
-            assert.deepEqual(m.taskSpec.containerSpec.secrets.map((s: Json) => s.fileName).sort(), ["/run/secrets/pg_admin_password", "/run/secrets/pg_replication_password", "/run/secrets/pg_superuser_password"]);
+            assert.deepEqual(m.taskSpec.containerSpec.secrets.map((s: Json) => s.fileName).sort(), ["/run/secrets/pg_app_password", "/run/secrets/pg_monitor_password", "/run/secrets/pg_replication_password", "/run/secrets/pg_superuser_password"]);
             const entry = mounted(plan(), m, "/etc/ops-center/spilo-entrypoint.sh");
             assert.match(entry, /read_secret PGPASSWORD_SUPERUSER "\/run\/secrets\/pg_superuser_password"/);
             assert.match(entry, /exec \/bin\/sh \/launch.sh/);

@@ -1,22 +1,87 @@
 /**
- * Postgres HA scenario with real daemons on loopback: a 3-member etcd 3.4, two Patroni members
- * (Debian patroni + Postgres 15, as the `postgres` user) configured from `renderPatroniYaml` with the
- * production DCS settings, and HAProxy from `renderHaproxyCfg`. Writes go through HAProxy, one psql
- * per INSERT; a write is acknowledged only when psql exited 0 (the COMMIT returned OK).
+ * Postgres HA scenario with real daemons on loopback: a 3-member etcd 3.4, two Patroni members (Patroni
+ * 4.0.7, the line Spilo 4.0 runs, from scripts/setup.d/20-trixie-patroni.sh; OCHAOS_PATRONI=3.0.2 runs
+ * Debian 12's instead; with Postgres 15, as the `postgres` user) configured from `renderPatroniYaml` with
+ * the production DCS settings and the production post-init (application and monitoring roles), and
+ * HAProxy from `renderHaproxyCfg`. Writes go through HAProxy, one psql per INSERT; a write is
+ * acknowledged only when psql exited 0 (the COMMIT returned OK).
  *
- * Used by test/chaos/postgres.test.ts and bench/cases/postgres.ts. Ports: 25000-25299 on 127.0.0.1.
+ * Members are stopped the way the container runtime stops them: SIGTERM to Patroni's own process (not to
+ * the `runuser` wrapper's group: runuser answers SIGTERM by killing its child 2 s later, mid-shutdown),
+ * SIGKILL only after the service's stop_grace_period.
+ *
+ * Used by test/chaos/postgres*.test.ts and bench/cases/postgres.ts. Ports: 25000-25299 on 127.0.0.0/8.
  */
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { renderHaproxyCfg } from "../../renderers/haproxy";
-import { PATRONI_DEFAULTS, PatroniSettings, patroniSettings, renderPatroniYaml } from "../../renderers/patroni";
+import { HaproxyInput, renderHaproxyCfg } from "../../renderers/haproxy";
+import { PATRONI_DEFAULTS, PatroniSettings, patroniSettings, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
+import { postgresRoles, renderPostInitScript, renderRolesSql } from "../../renderers/postgresRoles";
 import { Daemon, requireBinaries, requireRoot, run, scratchDir, signalDaemon, sleep, startDaemon, stopAll, waitExit, waitFor } from "./support";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 const HOST = "127.0.0.1";
+/** Where scripts/setup.d/20-trixie-patroni.sh extracts Patroni 4.0.7. */
+export const PATRONI4_DIR = process.env.PATRONI4_DIR ?? "/opt/opscenter-test/patroni-4.0.7";
+/** The Patroni the scenario runs: "4.0.7" (default, what Spilo 4.0 runs) or Debian 12's "3.0.2". */
+export const PATRONI_VERSION: "4.0.7" | "3.0.2" = process.env.OCHAOS_PATRONI === "3.0.2" ? "3.0.2" : "4.0.7";
+/** The Spilo services' stop_grace_period (components/postgres.ts): SIGKILL only after it. */
+export const STOP_GRACE_MS = 60_000;
+/** The region the primary cluster's member names carry (as in production: spiloMemberName). */
+export const PRIMARY_REGION = "us-east-1";
+
+/** Starts a Patroni daemon as the postgres user, with the chosen Patroni version. */
+export function startPatroni(name: string, configFile: string, logFile: string, cwd: string, env: NodeJS.ProcessEnv): Daemon {
+    if (PATRONI_VERSION === "3.0.2") return startDaemon(`patroni-${name}`, "patroni", [configFile], logFile, { user: "postgres", cwd, env });
+    return startDaemon(`patroni-${name}`, "/usr/bin/python3", [path.join(PATRONI4_DIR, "usr/bin/patroni"), configFile], logFile, {
+        user: "postgres",
+        cwd,
+        env: { ...env, PYTHONPATH: path.join(PATRONI4_DIR, "usr/lib/python3/dist-packages") },
+    });
+}
+
+/** Checks that the chosen Patroni is installed, naming the setup step that installs it. */
+export function requirePatroni(): void {
+    if (PATRONI_VERSION === "4.0.7" && !fs.existsSync(path.join(PATRONI4_DIR, "usr/bin/patroni"))) {
+        throw new Error(`missing Patroni 4.0.7 in ${PATRONI4_DIR}: run 'bash scripts/setup.d/20-trixie-patroni.sh' (npm test does)`);
+    }
+}
+
+/** The Patroni process itself: the descendant of the runuser wrapper whose command line runs patroni. */
+export function patroniPid(d: Daemon): number | undefined {
+    const queue = [d.pid];
+    for (let i = 0; i < 50 && queue.length > 0; i++) {
+        const pid = queue.shift()!;
+        if (pid !== d.pid) {
+            try {
+                const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+                if (cmd.some((a) => a.endsWith("/patroni") || a === "patroni")) return pid;
+            } catch {
+                continue;
+            }
+        }
+        queue.push(...childPids(pid));
+    }
+    return undefined;
+}
+
+/**
+ * Stops a Patroni daemon as Docker stops a container: SIGTERM to Patroni, SIGKILL (to the whole group) only
+ * if it has not exited after `graceMs`. Resolves once it has exited.
+ */
+export async function stopPatroni(d: Daemon, graceMs = STOP_GRACE_MS): Promise<void> {
+    if (d.exited()) return;
+    const pid = patroniPid(d);
+    if (pid === undefined) signalDaemon(d, "SIGTERM");
+    else process.kill(pid, "SIGTERM");
+    if (!(await waitExit(d, graceMs))) {
+        signalDaemon(d, "SIGKILL");
+        await waitExit(d, 5_000);
+    }
+}
 export const PORTS = {
     haPrimary: 25000,
     haReplica: 25001,
@@ -98,7 +163,7 @@ export function httpStatus(port: number, urlPath: string, timeoutMs = 1000): Pro
     });
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;
@@ -108,7 +173,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** The postmaster's PID from its pid file, if it is running. */
-function postmasterPid(dataDir: string): number | undefined {
+export function postmasterPid(dataDir: string): number | undefined {
     try {
         const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
         return pid > 0 && pidAlive(pid) ? pid : undefined;
@@ -118,7 +183,7 @@ function postmasterPid(dataDir: string): number | undefined {
 }
 
 /** Direct children of `pid` (from /proc). */
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
     const out: number[] = [];
     for (const e of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(e)) continue;
@@ -142,14 +207,24 @@ export class PatroniCluster {
     private nextId = 1;
     private writing = false;
     private writerDone: Promise<void> = Promise.resolve();
-    private readonly password = crypto.randomBytes(18).toString("hex");
-    private readonly namespace = `/ochaos-${crypto.randomBytes(6).toString("hex")}/`;
-    private constructor(readonly dir: string) {}
+    /** Superuser and replication password (the standby cluster authenticates with it too). */
+    readonly password = crypto.randomBytes(18).toString("hex");
+    /** Passwords of the application and monitoring roles (the post-init reads them from files). */
+    readonly rolePasswords = { app: crypto.randomBytes(18).toString("hex"), monitor: crypto.randomBytes(18).toString("hex") };
+    /** The roles the production post-init creates. */
+    readonly roles = postgresRoles();
+    readonly namespace = `/ochaos-${crypto.randomBytes(6).toString("hex")}/`;
+    /** Files of the rendered post-init and roles SQL. */
+    readonly postInitFiles: { script: string; sql: string; app: string; monitor: string };
+    private constructor(readonly dir: string) {
+        this.postInitFiles = { script: path.join(dir, "post-init.sh"), sql: path.join(dir, "roles.sql"), app: path.join(dir, "pg_app_password"), monitor: path.join(dir, "pg_monitor_password") };
+    }
 
     /** Starts etcd x3, member 1 (leader), member 2 (synchronous replica) and HAProxy, and creates the table. */
     static async start(): Promise<PatroniCluster> {
         requireRoot("Patroni and Postgres run as the postgres user via runuser");
         requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
+        requirePatroni();
         if (!fs.existsSync(path.join(PG_BIN, "postgres"))) throw new Error(`missing ${PG_BIN}/postgres: install with 'apt-get install -y postgresql-15'`);
         const c = new PatroniCluster(scratchDir("patroni", "postgres"));
         try {
@@ -164,8 +239,9 @@ export class PatroniCluster {
     private async bootstrap(): Promise<void> {
         const c = this;
         await c.startEtcd();
+        c.writePostInit();
         for (let i = 0; i < 2; i++) {
-            const name = `pg${i + 1}`;
+            const name = spiloMemberName(PRIMARY_REGION, i + 1);
             const dataDir = path.join(c.dir, name, "data");
             fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
             run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
@@ -187,6 +263,7 @@ export class PatroniCluster {
                 archiveCommand: `cp %p ${c.dir}/archive/%f`,
                 clientCidrs: ["127.0.0.0/8"],
                 settings: c.settings,
+                postInit: `/bin/sh ${c.postInitFiles.script}`,
             });
             fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
             c.members.push(m);
@@ -194,7 +271,7 @@ export class PatroniCluster {
         fs.mkdirSync(path.join(c.dir, "archive"));
         run("chown", ["postgres:postgres", path.join(c.dir, "archive")]);
         c.startMember(c.members[0]);
-        await waitFor("pg1 to bootstrap and become primary", async () => (await httpStatus(c.members[0].apiPort, "/primary")) === 200, { timeoutMs: 60_000, intervalMs: 250 });
+        await waitFor(`${c.members[0].name} to bootstrap and become primary`, async () => (await httpStatus(c.members[0].apiPort, "/primary")) === 200, { timeoutMs: 60_000, intervalMs: 250 });
         c.startMember(c.members[1]);
         await c.waitSyncReplica(c.members[1], 90_000);
         await c.startHaproxy();
@@ -220,18 +297,44 @@ export class PatroniCluster {
         await waitFor("etcd cluster health", () => run("etcdctl", ["--endpoints", endpoints, "endpoint", "health"], { env: { ETCDCTL_API: "3" }, allowFail: true, timeoutMs: 5000 }).code === 0, { timeoutMs: 30_000, intervalMs: 250 });
     }
 
-    private async startHaproxy(): Promise<void> {
-        const cfg = renderHaproxyCfg({
+    /** Writes the production post-init script and roles SQL, and the role password files (postgres-owned, 0400). */
+    private writePostInit(): void {
+        const f = this.postInitFiles;
+        fs.writeFileSync(f.sql, renderRolesSql(this.roles), { mode: 0o444 });
+        fs.writeFileSync(f.script, renderPostInitScript({ sqlFile: f.sql, passwordFiles: { app: f.app, monitor: f.monitor } }), { mode: 0o555 });
+        fs.writeFileSync(f.app, this.rolePasswords.app, { mode: 0o400 });
+        fs.writeFileSync(f.monitor, this.rolePasswords.monitor, { mode: 0o400 });
+        run("chown", ["postgres:postgres", f.app, f.monitor]);
+    }
+
+    /** The haproxy.cfg of this scenario bound to `bindAddress` (production renderer, loopback ports). */
+    haproxyConfig(bindAddress = HOST, overrides: Partial<HaproxyInput> = {}): string {
+        return renderHaproxyCfg({
             servers: this.members.map((m) => ({ name: m.name, host: HOST, port: m.pgPort, apiPort: m.apiPort })),
-            bindAddress: HOST,
+            bindAddress,
             primaryPort: PORTS.haPrimary,
             replicaPort: PORTS.haReplica,
             statsPort: PORTS.haStats,
+            ...overrides,
         });
-        const file = path.join(this.dir, "haproxy.cfg");
-        fs.writeFileSync(file, cfg);
+    }
+
+    /** Starts one more HAProxy with the same config, bound to `bindAddress` (another "host" of the region). */
+    startHaproxyOn(bindAddress: string): Daemon {
+        const file = path.join(this.dir, `haproxy-${bindAddress}.cfg`);
+        fs.writeFileSync(file, this.haproxyConfig(bindAddress));
         run("haproxy", ["-c", "-q", "-f", file]);
-        startDaemon("haproxy", "haproxy", ["-db", "-f", file], path.join(this.dir, "haproxy.log"));
+        return startDaemon(`haproxy-${bindAddress}`, "haproxy", ["-db", "-f", file], path.join(this.dir, `haproxy-${bindAddress}.log`));
+    }
+
+    /** The HAProxy bound to 127.0.0.1 (the one the writer uses). */
+    haproxy?: Daemon;
+
+    private async startHaproxy(): Promise<void> {
+        const file = path.join(this.dir, "haproxy.cfg");
+        fs.writeFileSync(file, this.haproxyConfig());
+        run("haproxy", ["-c", "-q", "-f", file]);
+        this.haproxy = startDaemon("haproxy", "haproxy", ["-db", "-f", file], path.join(this.dir, "haproxy.log"));
         // HAProxy 2.6 considers servers up until their first checks fail: wait until the replica is marked down.
         let streak = 0;
         const leader = this.members[0].pgPort;
@@ -239,15 +342,14 @@ export class PatroniCluster {
             const r = await this.sql(PORTS.haPrimary, "SELECT inet_server_port()", 3000);
             streak = r.code === 0 && Number(r.stdout.trim()) === leader ? streak + 1 : 0;
             return streak >= 5;
-        }, { timeoutMs: 20_000, intervalMs: 300 });
+        }, { timeoutMs: 60_000, intervalMs: 300 });
     }
 
     /** Starts (or restarts) a member's Patroni as the postgres user. */
     startMember(m: PgMember): void {
-        m.daemon = startDaemon(`patroni-${m.name}`, "patroni", [m.configFile], path.join(this.dir, `${m.name}.log`), {
-            user: "postgres",
-            cwd: this.dir,
-            env: { PATRONI_SUPERUSER_PASSWORD: this.password, PATRONI_REPLICATION_PASSWORD: this.password },
+        m.daemon = startPatroni(m.name, m.configFile, path.join(this.dir, `${m.name}.log`), this.dir, {
+            PATRONI_SUPERUSER_PASSWORD: this.password,
+            PATRONI_REPLICATION_PASSWORD: this.password,
         });
     }
 
@@ -255,6 +357,12 @@ export class PatroniCluster {
     sql(port: number, statement: string, timeoutMs = 5000): Promise<{ code: number; stdout: string; stderr: string }> {
         return runAsync("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", String(port), "-U", PATRONI_DEFAULTS.superuserName, "-d", "postgres", "-c", statement],
             { PGPASSWORD: this.password, PGCONNECT_TIMEOUT: "2" }, timeoutMs);
+    }
+
+    /** Runs one SQL statement over TCP as `user` with `password` on `port`, in database `db`. */
+    sqlAs(port: number, user: string, password: string, db: string, statement: string, timeoutMs = 5000, host = HOST): Promise<{ code: number; stdout: string; stderr: string }> {
+        return runAsync("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port), "-U", user, "-d", db, "-c", statement],
+            { PGPASSWORD: password, PGCONNECT_TIMEOUT: "2" }, timeoutMs);
     }
 
     /** pg_is_in_recovery() per member: true (replica), false (primary), undefined (unreachable). */
@@ -359,11 +467,14 @@ export class PatroniCluster {
         return t;
     }
 
-    /** Planned stop: SIGTERM to the member's Patroni (what Swarm sends on an update or drain); it stops Postgres and releases the lock. */
-    stopMemberCleanly(m: PgMember): number {
+    /**
+     * Planned stop, as Swarm does on an update or drain: SIGTERM to the member's Patroni (it stops Postgres and
+     * releases the lock), SIGKILL only after the stop_grace_period. Returns when the signal was sent; `done`
+     * resolves when the member has exited.
+     */
+    stopMemberCleanly(m: PgMember): { t: number; done: Promise<void> } {
         const t = Date.now();
-        if (m.daemon) signalDaemon(m.daemon, "SIGTERM");
-        return t;
+        return { t, done: m.daemon ? stopPatroni(m.daemon) : Promise.resolve() };
     }
 
     /** Waits until the daemon of a crashed member has exited (its runuser/patroni group). */
@@ -381,6 +492,8 @@ export class PatroniCluster {
     async stop(): Promise<void> {
         this.writing = false;
         await this.writerDone.catch(() => undefined);
+        // Replicas first, then the leader (Patroni 4 waits for its synchronous replica on a clean stop); bounded.
+        for (const m of [...this.members].reverse()) if (m.daemon) await stopPatroni(m.daemon, 20_000);
         await stopAll();
         for (const m of this.members) {
             const pm = postmasterPid(m.dataDir);

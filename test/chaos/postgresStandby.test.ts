@@ -1,0 +1,131 @@
+/**
+ * Chaos test: the standby region's Patroni standby cluster, with real daemons on loopback (issue 8, items
+ * 6, 7 and 11). The primary region is PatroniCluster (two members, HAProxy); a second HAProxy with the same
+ * config on 127.0.0.2 plays the primary's second data host (in production every primary data host publishes
+ * HAProxy's leader port through the routing mesh). The standby cluster (one member, its own DCS namespace,
+ * as in its own region) is configured by the production renderer with `standby_cluster.host` listing both
+ * hosts, the leader's host first, exactly as the standby stack lists the primary's data hosts.
+ *
+ * - 7: while the standby member builds its copy (a replica method that takes 12 s, then pg_basebackup),
+ *   Patroni answers 503 on /health but 200 on /liveness: the container health check must use /liveness.
+ * - 6: the standby leader streams under its own name, which the primary counts as async, never as its
+ *   synchronous standby.
+ * - 11: the primary's leader host dies (Patroni and Postgres kill -9, and its HAProxy): the standby keeps
+ *   streaming from the new leader through the second host, with no restore_command to fall back on.
+ *
+ * Run (as root): node --import tsx --test test/chaos/postgresStandby.test.ts
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parse, stringify } from "yaml";
+import { PATRONI_DEFAULTS, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
+import { Daemon, run, signalDaemon, waitFor } from "./support";
+import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, startPatroni, stopPatroni } from "./patroniCluster";
+
+const STANDBY = { name: spiloMemberName("us-west-2", 1), pgPort: 25121, apiPort: 25131 };
+/** The primary's two "data hosts": the leader's first (as the standby stack lists them), then the other. */
+const PRIMARY_HOSTS = ["127.0.0.1", "127.0.0.2"];
+const SLOW_BUILD_SECONDS = 12;
+
+describe("postgres: the standby region's cluster streams through every primary host", { timeout: 420_000 }, () => {
+    let c: PatroniCluster | undefined;
+    let standby: Daemon | undefined;
+    let leader: PgMember;
+    let replica: PgMember;
+    const sqlStandby = (statement: string) => c!.sqlAs(STANDBY.pgPort, PATRONI_DEFAULTS.superuserName, c!.password, "postgres", statement, 3000);
+
+    before(async () => {
+        c = await PatroniCluster.start();
+        c.startHaproxyOn(PRIMARY_HOSTS[1]);
+        leader = (await c.leader())!;
+        replica = c.members.find((m) => m !== leader)!;
+    });
+
+    after(async () => {
+        if (standby) await stopPatroni(standby, 20_000);
+        if (c) await c.stop();
+    });
+
+    it("Patroni answers /liveness 200 and /health 503 while the standby member builds its copy", async () => {
+        const dir = path.join(c!.dir, "standby");
+        const dataDir = path.join(dir, "data");
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.mkdirSync(path.join(c!.dir, "archive-standby"));
+        run("chown", ["-R", "postgres:postgres", dir, path.join(c!.dir, "archive-standby")]);
+        const yml = parse(renderPatroniYaml({
+            scope: PATRONI_DEFAULTS.scope,
+            // Its own DCS keys, as the standby region has its own etcd.
+            namespace: `${c!.namespace.slice(0, -1)}-standby/`,
+            name: STANDBY.name,
+            etcdHosts: PORTS.etcdClient.map((p) => `127.0.0.1:${p}`),
+            restApiListen: `127.0.0.1:${STANDBY.apiPort}`,
+            restApiConnect: `127.0.0.1:${STANDBY.apiPort}`,
+            pgListen: `127.0.0.1:${STANDBY.pgPort}`,
+            pgConnect: `127.0.0.1:${STANDBY.pgPort}`,
+            dataDir,
+            binDir: PG_BIN,
+            socketDir: dir,
+            pgpassFile: path.join(dir, "pgpass"),
+            archiveCommand: `cp %p ${c!.dir}/archive-standby/%f`,
+            clientCidrs: ["127.0.0.0/8"],
+            settings: c!.settings,
+            // No restore_command: the only way to get WAL is streaming.
+            standby: { host: PRIMARY_HOSTS.join(","), port: PORTS.haPrimary, createReplicaMethods: ["slow_build", "basebackup"] },
+        })) as Record<string, Record<string, unknown>>;
+        // A first replica method that takes a while and fails, as a long base backup or WAL-G restore would take.
+        yml.postgresql.slow_build = { command: `/bin/sh -c "sleep ${SLOW_BUILD_SECONDS}; exit 1"`, no_params: true };
+        const file = path.join(c!.dir, "standby.yml");
+        fs.writeFileSync(file, stringify(yml), { mode: 0o644 });
+        standby = startPatroni(STANDBY.name, file, path.join(c!.dir, "standby.log"), c!.dir, { PATRONI_SUPERUSER_PASSWORD: c!.password, PATRONI_REPLICATION_PASSWORD: c!.password });
+
+        const samples: { state: string; liveness: number; health: number }[] = [];
+        await waitFor("the standby member to finish building", async () => {
+            const body = (await httpJson(STANDBY.apiPort, "/patroni", 1000).catch(() => undefined)) as { state?: string } | undefined;
+            if (body?.state) samples.push({ state: body.state, liveness: await httpStatus(STANDBY.apiPort, "/liveness"), health: await httpStatus(STANDBY.apiPort, "/health") });
+            return body?.state === "running";
+        }, { timeoutMs: 120_000, intervalMs: 500 });
+        const building = samples.filter((s) => s.state === "creating replica");
+        assert.ok(building.length >= 10, `sampled the build ${building.length} times: ${JSON.stringify(samples.slice(0, 5))}`);
+        assert.deepEqual([...new Set(building.map((s) => s.liveness))], [200], "/liveness: Patroni's loop runs, the container is alive");
+        assert.deepEqual([...new Set(building.map((s) => s.health))], [503], "/health: Postgres is not running yet; a health check on it would kill the build");
+    });
+
+    it("streams from the primary through the first host as the standby leader, under a name the primary counts as async", async () => {
+        await waitFor("the standby leader", async () => (await httpStatus(STANDBY.apiPort, "/standby-leader")) === 200, { timeoutMs: 60_000, intervalMs: 500 });
+        const recv = await waitFor("the WAL receiver to stream", async () => {
+            const r = await sqlStandby("SELECT status, sender_host, sender_port FROM pg_stat_wal_receiver");
+            return r.code === 0 && r.stdout.startsWith("streaming|") ? r.stdout.trim() : undefined;
+        }, { timeoutMs: 60_000, intervalMs: 500 });
+        assert.equal(recv, `streaming|${PRIMARY_HOSTS[0]}|${PORTS.haPrimary}`);
+        assert.equal((await sqlStandby("SHOW restore_command")).stdout.trim(), "", "no archive fallback: streaming only");
+        const ins = await c!.sql(PORTS.haPrimary, "INSERT INTO acked (id) VALUES (-1)");
+        assert.equal(ins.code, 0, ins.stderr);
+        await waitFor("row -1 on the standby", async () => (await sqlStandby("SELECT count(*) FROM acked WHERE id = -1")).stdout.trim() === "1", { timeoutMs: 20_000, intervalMs: 250 });
+        // Item 6: the primary sees the standby region under its own name, as async; its own replica stays sync.
+        const repl = await c!.sql(leader.pgPort, "SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1");
+        assert.deepEqual(repl.stdout.trim().split("\n").sort(), [`${replica.name}|sync`, `${STANDBY.name}|async`].sort());
+        const ssn = (await c!.sql(leader.pgPort, "SHOW synchronous_standby_names")).stdout.trim();
+        assert.ok(!ssn.includes(STANDBY.name) && ssn.includes(replica.name), ssn);
+    });
+
+    it("keeps streaming from the new leader through the second host when the leader's host dies", async () => {
+        // The leader's host dies: its Patroni and Postgres, and the HAProxy the standby streams through.
+        c!.crashHost(leader);
+        if (c!.haproxy) signalDaemon(c!.haproxy, "SIGKILL");
+        await c!.waitDown(leader);
+        const viaSecond = (statement: string) => c!.sqlAs(PORTS.haPrimary, PATRONI_DEFAULTS.superuserName, c!.password, "postgres", statement, 3000, PRIMARY_HOSTS[1]);
+        await waitFor("the replica to be promoted and reachable through the second host", async () => {
+            const r = await viaSecond("SELECT inet_server_port(), pg_is_in_recovery()");
+            return r.code === 0 && r.stdout.trim() === `${replica.pgPort}|f`;
+        }, { timeoutMs: 90_000, intervalMs: 500 });
+        const ins = await viaSecond("INSERT INTO acked (id) VALUES (-2)");
+        assert.equal(ins.code, 0, ins.stderr);
+        await waitFor("row -2 (written on the new leader) on the standby", async () => (await sqlStandby("SELECT count(*) FROM acked WHERE id = -2")).stdout.trim() === "1", { timeoutMs: 60_000, intervalMs: 250 });
+        const recv = (await sqlStandby("SELECT status, sender_host, sender_port FROM pg_stat_wal_receiver")).stdout.trim();
+        assert.equal(recv, `streaming|${PRIMARY_HOSTS[1]}|${PORTS.haPrimary}`, "streaming through the second host");
+        const onNew = await c!.sql(replica.pgPort, `SELECT count(*) FROM pg_stat_replication WHERE application_name = '${STANDBY.name}' AND state = 'streaming'`);
+        assert.equal(onNew.stdout.trim(), "1", "the new leader streams to the standby region");
+    });
+});
