@@ -81,7 +81,7 @@ export class Region extends pulumi.ComponentResource {
             `${name}-credentials`,
             {
                 swarm,
-                given: cfg.builtAs === "standby" ? requireStandbyCredentials(secrets) : undefined,
+                given: cfg.builtAs === "standby" ? requireStandbyCredentials(secrets) : secrets.standbyCredentials,
             },
             parent,
         );

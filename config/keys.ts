@@ -95,7 +95,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "acmeEmail", type: "string", description: "ACME account e-mail (tlsMode dns01).", default: "ops@example.com" },
     { key: "tlsCertificate", type: "string", description: "PEM certificate (tlsMode certificate).", optional: true, secret: true },
     { key: "tlsPrivateKey", type: "string", description: "PEM private key (tlsMode certificate).", optional: true, secret: true },
-    { key: "standbyCredentials", type: "string", description: "Regions built as a standby: the primary's passwords as JSON (pgSuperuser, pgReplication, pgApp, pgMonitor, redis), copied once with npm run promote -- copy-credentials <stack>.", optional: true, secret: true },
+    { key: "standbyCredentials", type: "string", description: "The region's passwords as JSON (pgSuperuser, pgReplication, pgApp, pgMonitor, redis) instead of generated ones: required with primaryStack (the primary's, copied once with npm run promote -- copy-credentials <stack>); kept when a promoted region drops primaryStack.", optional: true, secret: true },
     { key: "alertWebhookUrl", type: "string", description: "Alertmanager webhook receiver URL (set with pulumi config set --secret).", secret: true },
     // Images of the data and edge tiers
     { key: "spiloImage", type: "string", description: "Spilo (Patroni + Postgres + WAL-G) image, pinned.", default: "ghcr.io/zalando/spilo-17:4.0-p2" },

@@ -244,9 +244,8 @@ export function validateConfig(raw: RawConfig): HaConfig {
     const creds = raw.get("standbyCredentials");
     if (builtAs === "standby" && !creds) {
         problems.push(`${k("standbyCredentials")} is required when primaryStack is set: copy the primary's passwords once with \`npm run promote -- copy-credentials ${raw.stack}\``);
-    } else if (creds && builtAs === "primary") {
-        problems.push(`${k("standbyCredentials")} is only used by a region built as a standby (with primaryStack); a primary generates its own`);
     } else if (creds) {
+        // Also kept by a promoted standby that later drops primaryStack (README "Fail-back"): its passwords never rotate.
         for (const p of standbyCredentialsProblems(creds)) problems.push(`${k("standbyCredentials")} ${p}`);
     }
 

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, declaredDefault } from "../config/keys";
 import { ConfigError, RawConfig, validateConfig } from "../config/validate";
+import { offlineStandbyCredentials } from "../config/standbyCredentials";
 import { readStackConfig } from "../offline/engine";
 import { ROOT, STACKS } from "./harness";
 
@@ -146,12 +147,15 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         assert.equal(cfg.hosts.pools.edge.count, 1);
         assert.equal(cfg.frontend.replicas, 1);
     });
+    it("standbyCredentials: a region built as primary may hold them too (a promoted region that dropped primaryStack keeps its passwords)", () => {
+        const cfg = validateConfig(rawFor(P, { standbyCredentials: offlineStandbyCredentials() }));
+        assert.equal(cfg.builtAs, "primary");
+    });
     it("standbyCredentials: each password checked, none quoted", () => {
         for (const [value, want] of [
             ["not json", /is not JSON/],
             ['{"pgSuperuser":"short"}', /pgSuperuser must be 16-128 letters or digits/],
         ] as const) {
-            assert.throws(() => validateConfig(rawFor(P, { standbyCredentials: value })), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /only used by a region built as a standby/.test(p)));
             assert.throws(
                 () => validateConfig(rawFor(S, { standbyCredentials: value })),
                 (e: unknown) => e instanceof ConfigError && e.problems.some((p) => want.test(p) && !p.includes("short") && !p.includes("not json")),
