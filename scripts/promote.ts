@@ -44,11 +44,13 @@ function dockerHost(): string {
 
 /** The first member with a running task: its node address and its deployed bootstrap.dcs. */
 function member(host: string): { service: string; address: string; deployed: JsonObject } {
+    let last = "";
     for (const service of MEMBERS) {
         let address: string;
         try {
             address = run(onManager(host, runningNodeAddress(service)));
-        } catch {
+        } catch (e) {
+            last = e instanceof Error ? e.message : String(e);
             continue;
         }
         const env = JSON.parse(run(onManager(host, inspectEnv(service)))) as string[];
@@ -56,7 +58,7 @@ function member(host: string): { service: string; address: string; deployed: Jso
         if (!spilo) throw new Error(`${service} has no SPILO_CONFIGURATION`);
         return { service, address, deployed: bootstrapDcs(parse(spilo.slice("SPILO_CONFIGURATION=".length))) };
     }
-    throw new Error(`no running Postgres member (${MEMBERS.join(", ")}) on the Swarm at ${host}`);
+    throw new Error(`no running Postgres member (${MEMBERS.join(", ")}) on the Swarm at ${host}${last ? ` (last: ${last})` : ""}`);
 }
 
 function patch(promote: boolean) {
