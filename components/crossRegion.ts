@@ -69,8 +69,11 @@ export class CrossRegion extends pulumi.ComponentResource {
         super("opscenter:ha:CrossRegion", name, {}, opts);
         const { primary, standby } = args;
         if (primary.region === standby.region) throw new Error(`CrossRegion: primary and standby are both in ${primary.region}; they must differ`);
-        const here = { parent: this };
-        const there = { parent: this, provider: args.primaryProvider };
+        // Retained on delete, all of it: promotion drops this component while the primary region (and IAM's
+        // us-east-1 control plane) may be down, so no delete may call an API there. The old peering, routes, rules,
+        // replication role and configuration are removed later by README "Region promotion" step 5 (clean-up).
+        const here = { parent: this, retainOnDelete: true };
+        const there = { parent: this, provider: args.primaryProvider, retainOnDelete: true };
         const tags = (n: string) => ({ ...args.tags, Name: n });
 
         // Peering: requested here, accepted in the primary region (cross-region peering cannot auto-accept).
@@ -122,7 +125,7 @@ export class CrossRegion extends pulumi.ComponentResource {
         rules(primary, standby, "primary", there);
 
         // S3 replication: primary bucket -> standby bucket.
-        const identity = aws.getCallerIdentityOutput({}, here);
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const role = new aws.iam.Role(`${name}-replication`, {
             description: `S3 replication of the WAL bucket ${primary.region} -> ${standby.region}`,
             assumeRolePolicy: identity.accountId.apply((account) => JSON.stringify({

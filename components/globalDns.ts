@@ -17,8 +17,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Role } from "../config/types";
 
 export interface GlobalDnsArgs {
-    /** primary -> PRIMARY failover record (and the Cloudflare record); standby -> SECONDARY. */
-    readonly role: Role;
+    /**
+     * The region's DNS position, fixed for its life (the role it was built with, `HaConfig.builtAs`): primary ->
+     * PRIMARY failover record (and the Cloudflare record); standby -> SECONDARY. A promoted standby keeps
+     * SECONDARY: Route53 answers with it as soon as the PRIMARY's health check fails, and there is never a
+     * second PRIMARY for the name.
+     */
+    readonly position: Role;
     /** This stack's AWS region (part of the set identifier). */
     readonly region: string;
     /** The failover record's name (the application domain). */
@@ -62,7 +67,7 @@ export class GlobalDns extends pulumi.ComponentResource {
         if (args.healthCheckInterval !== 10 && args.healthCheckInterval !== 30) {
             throw new Error(`GlobalDns healthCheckInterval = ${args.healthCheckInterval}: must be 10 or 30 (the only intervals Route53 offers)`);
         }
-        const setIdentifier = `${args.role}-${args.region}`;
+        const setIdentifier = `${args.position}-${args.region}`;
         const tags = (n: string) => ({ ...args.tags, Name: n });
 
         const check = new aws.route53.HealthCheck(`${name}-edge`, {
@@ -85,7 +90,7 @@ export class GlobalDns extends pulumi.ComponentResource {
             ttl: args.ttl,
             records: [args.edgePublicIp],
             setIdentifier,
-            failoverRoutingPolicies: [{ type: args.role === "primary" ? "PRIMARY" : "SECONDARY" }],
+            failoverRoutingPolicies: [{ type: args.position === "primary" ? "PRIMARY" : "SECONDARY" }],
             healthCheckId: check.id,
         }, parent);
 
@@ -94,7 +99,7 @@ export class GlobalDns extends pulumi.ComponentResource {
             new aws.sns.TopicSubscription(`${name}-health-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, east);
         }
         const alarm = new aws.cloudwatch.MetricAlarm(`${name}-health`, {
-            alarmDescription: `Route53 health check of the ${args.role} edge (${args.region}, ${args.domain}) is failing: traffic fails over`,
+            alarmDescription: `Route53 health check of the ${args.position} edge (${args.region}, ${args.domain}) is failing: traffic fails over`,
             namespace: "AWS/Route53",
             metricName: "HealthCheckStatus",
             dimensions: { HealthCheckId: check.id },
@@ -110,7 +115,7 @@ export class GlobalDns extends pulumi.ComponentResource {
             tags: tags(`${name}-health-${setIdentifier}`),
         }, east);
 
-        if (args.cloudflare && args.role === "primary") {
+        if (args.cloudflare && args.position === "primary") {
             const cf = new cloudflare.DnsRecord(`${name}-cloudflare`, {
                 zoneId: args.cloudflare.zoneId,
                 name: args.cloudflare.hostname,

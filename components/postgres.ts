@@ -15,6 +15,8 @@ export interface PostgresArgs {
     readonly swarm: SwarmContext;
     /** primary: the writable cluster; standby: a Patroni standby cluster following the primary region. */
     readonly role: Role;
+    /** The role whose member size the data hosts were built for (a promoted standby keeps the standby's); default `role`. */
+    readonly sizeAs?: Role;
     /** This stack's AWS region. */
     readonly region: string;
     /**
@@ -153,7 +155,7 @@ export class Postgres extends pulumi.ComponentResource {
                         },
                         // Members on different hosts (and zones); never two on one host.
                         placement: { constraints: pin(i), maxReplicas: 1 },
-                        resources: swarmResources(postgresTier(args.role)),
+                        resources: swarmResources(postgresTier(args.sizeAs ?? args.role)),
                         networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
                         restartPolicy: { condition: "any", delay: "5s" },

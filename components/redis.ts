@@ -80,7 +80,9 @@ export class Redis extends pulumi.ComponentResource {
         if (args.hosts.length < Math.max(nodeCount, primary ? args.sentinels : 0)) {
             throw new Error(`Redis needs ${Math.max(nodeCount, args.sentinels)} data hosts (one node and one sentinel per host); dataNodes gives ${args.hosts.length}`);
         }
-        const nodeNames = Array.from({ length: nodeCount }, (_, i) => (primary ? `redis-${i + 1}` : `redis-standby-${i + 1}`));
+        // The same names (services, volumes) in both roles: promotion turns the standby's redis-1 into its region's
+        // master with its data, instead of a new service with a new, empty volume.
+        const nodeNames = Array.from({ length: nodeCount }, (_, i) => `redis-${i + 1}`);
         const host = (i: number) => args.hosts[i % args.hosts.length];
         // What node i announces (and others connect to): the host's address, or the service name on an existing Swarm.
         const ip = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-${nodeNames[i]}`);

@@ -7,6 +7,7 @@ import { monitoringHosts } from "../lib/swarmDemand";
 import { POSTGRES_ROLES_DEFAULTS } from "../renderers/postgresRoles";
 import { TraefikTls } from "../renderers/traefik";
 import { Backend } from "./backend";
+import { CREDENTIAL_OUTPUTS } from "../config/standbyCredentials";
 import { CredentialName, Credentials } from "./credentials";
 import { CrossRegion } from "./crossRegion";
 import { Edge } from "./edge";
@@ -32,15 +33,6 @@ export interface RegionArgs {
 /** Prefix of every Swarm object (services, configs, secrets, networks). */
 export const SWARM_PREFIX = "opscenter";
 
-/** Which secret stack output of the primary carries which credential (the standby reads them). */
-const CREDENTIAL_OUTPUTS: Record<CredentialName, PrimaryOutputKey> = {
-    pgSuperuser: "pgSuperuserPassword",
-    pgReplication: "pgReplicationPassword",
-    pgApp: "pgAppPassword",
-    pgMonitor: "pgMonitorPassword",
-    redis: "redisPassword",
-};
-
 /**
  * One region of Ops-Center HA: the substrate (network, Swarm hosts, WAL bucket), the tiers on the Swarm, and
  * the global ties (Route53 failover record; in the standby, the peering and S3 replication it owns).
@@ -54,6 +46,8 @@ export class Region extends pulumi.ComponentResource {
         const parent = { parent: this };
         const primary = cfg.role === "primary";
         const tags = { project: "ops-center-ha", stack: cfg.stack, role: cfg.role };
+        // Only a standby reads the primary's stack (its source addresses and peering ids). A promoted standby reads
+        // nothing there: that stack, and its region, may be unreachable (README "Region promotion").
         const ref = primary ? undefined : new pulumi.StackReference(`${name}-primary`, { name: cfg.primaryStack! }, parent);
         const fromPrimary = (key: PrimaryOutputKey) => ref!.requireOutput(key);
 
@@ -87,7 +81,7 @@ export class Region extends pulumi.ComponentResource {
             `${name}-credentials`,
             {
                 swarm,
-                fromPrimary: ref && (Object.fromEntries(Object.entries(CREDENTIAL_OUTPUTS).map(([k, out]) => [k, fromPrimary(out) as pulumi.Output<string>])) as Record<CredentialName, pulumi.Output<string>>),
+                given: cfg.builtAs === "standby" ? requireStandbyCredentials(secrets) : secrets.standbyCredentials,
             },
             parent,
         );
@@ -101,6 +95,7 @@ export class Region extends pulumi.ComponentResource {
             {
                 swarm,
                 role: cfg.role,
+                sizeAs: cfg.builtAs,
                 region: cfg.region,
                 dataHosts: dataNodes.map((n) => n.hostname),
                 members: cfg.postgres.members,
@@ -201,7 +196,9 @@ export class Region extends pulumi.ComponentResource {
             ? new GlobalDns(
                   `${name}-dns`,
                   {
-                      role: cfg.role,
+                      // The region built as primary holds PRIMARY, the one built as a standby SECONDARY, whatever
+                      // the role: promotion never makes a second PRIMARY (README "Region promotion").
+                      position: cfg.builtAs,
                       region: cfg.region,
                       domain: cfg.dns.domain,
                       hostedZoneId: cfg.dns.hostedZoneId,
@@ -219,7 +216,8 @@ export class Region extends pulumi.ComponentResource {
             : undefined;
 
         if (ref && network) {
-            const primaryProvider = new aws.Provider(`${name}-primary-region`, { region: cfg.peerRegion as aws.Region }, parent);
+            // No STS call there: on promotion this provider only drops (retains) what it created, with the region down.
+            const primaryProvider = new aws.Provider(`${name}-primary-region`, { region: cfg.peerRegion as aws.Region, skipCredentialsValidation: true }, parent);
             new CrossRegion(
                 `${name}-cross-region`,
                 {
@@ -282,4 +280,10 @@ export class Region extends pulumi.ComponentResource {
     stackOutputs(): Record<string, pulumi.Input<unknown>> {
         return this.outputs;
     }
+}
+
+/** The passwords of a region built as a standby (validate.ts requires them; this names the key if they are missing). */
+function requireStandbyCredentials(secrets: ConfigSecrets): Record<CredentialName, pulumi.Output<string>> {
+    if (!secrets.standbyCredentials) throw new Error("ops-center-ha:standbyCredentials is required when primaryStack is set: npm run promote -- copy-credentials <stack>");
+    return secrets.standbyCredentials;
 }

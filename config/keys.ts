@@ -41,7 +41,7 @@ export const CONFIG_NAMESPACE = "ops-center-ha";
 export const CONFIG_KEYS: readonly KeySpec[] = [
     // Region and cross-region
     { key: "role", type: "string", description: "This region's role: primary or standby.", default: "primary" },
-    { key: "primaryStack", type: "string", description: "Standby only: fully qualified name of the primary region's stack (org/project/stack), read by StackReference.", optional: true },
+    { key: "primaryStack", type: "string", description: "The primary region's stack (org/project/stack) this region was built as a standby of: read by StackReference while role is standby; kept after promotion (the region keeps its standby sizes, names and SECONDARY record).", optional: true },
     { key: "peerRegion", type: "string", description: "The other region (primary's region for a standby, standby's for a primary).", optional: true },
     { key: "vpcCidr", type: "string", description: "This region's VPC CIDR (a /16 to /24).", default: "10.10.0.0/16" },
     { key: "peerVpcCidr", type: "string", description: "The other region's VPC CIDR; must not overlap vpcCidr. Replication security-group rules allow only it.", optional: true },
@@ -95,6 +95,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "acmeEmail", type: "string", description: "ACME account e-mail (tlsMode dns01).", default: "ops@example.com" },
     { key: "tlsCertificate", type: "string", description: "PEM certificate (tlsMode certificate).", optional: true, secret: true },
     { key: "tlsPrivateKey", type: "string", description: "PEM private key (tlsMode certificate).", optional: true, secret: true },
+    { key: "standbyCredentials", type: "string", description: "The region's passwords as JSON (pgSuperuser, pgReplication, pgApp, pgMonitor, redis) instead of generated ones: required with primaryStack (the primary's, copied once with npm run promote -- copy-credentials <stack>); kept when a promoted region drops primaryStack.", optional: true, secret: true },
     { key: "alertWebhookUrl", type: "string", description: "Alertmanager webhook receiver URL (set with pulumi config set --secret).", secret: true },
     // Images of the data and edge tiers
     { key: "spiloImage", type: "string", description: "Spilo (Patroni + Postgres + WAL-G) image, pinned.", default: "ghcr.io/zalando/spilo-17:4.0-p2" },

@@ -3,6 +3,7 @@
  * `validateConfig`, and secrets are returned as secret Outputs, never as plain text.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CREDENTIAL_NAMES, CredentialName, parseStandbyCredentials } from "./standbyCredentials";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { CONFIG_NAMESPACE } from "./keys";
 import { HaConfig } from "./types";
@@ -10,6 +11,8 @@ import { validateConfig } from "./validate";
 
 /** Secret inputs read from `secure:` config. Each is a secret Output, or undefined when unset. */
 export interface ConfigSecrets {
+    /** A region built as a standby: the primary\'s passwords, copied once into this stack\'s secret config. */
+    readonly standbyCredentials?: Record<CredentialName, pulumi.Output<string>>;
     readonly alertWebhookUrl?: pulumi.Output<string>;
     readonly tlsCertificate?: pulumi.Output<string>;
     readonly tlsPrivateKey?: pulumi.Output<string>;
@@ -23,6 +26,13 @@ export interface ConfigSecrets {
 const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
 
 /** Reads and validates this stack's config. Throws `ConfigError` before any resource is created. */
+/** Each password of a `standbyCredentials` secret, still secret (validate.ts has checked the shape). */
+function standbyCredentials(text: pulumi.Output<string> | undefined): Record<CredentialName, pulumi.Output<string>> | undefined {
+    if (!text) return undefined;
+    const parsed = text.apply(parseStandbyCredentials);
+    return Object.fromEntries(CREDENTIAL_NAMES.map((n) => [n, pulumi.secret(parsed.apply((c) => c[n]))])) as Record<CredentialName, pulumi.Output<string>>;
+}
+
 export function loadConfig(): { cfg: HaConfig; secrets: ConfigSecrets } {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const prefix = `${CONFIG_NAMESPACE}:`;
@@ -49,6 +59,7 @@ export function loadConfig(): { cfg: HaConfig; secrets: ConfigSecrets } {
             alertWebhookUrl: secret("alertWebhookUrl"),
             tlsCertificate: secret("tlsCertificate"),
             tlsPrivateKey: secret("tlsPrivateKey"),
+            standbyCredentials: standbyCredentials(secret("standbyCredentials")),
         },
     };
 }

@@ -9,8 +9,14 @@ export interface HaConfig {
     /** AWS region of this stack (`aws:region`). */
     readonly region: string;
     readonly role: Role;
-    /** Standby only: `org/project/stack` of the primary. */
+    /** `org/project/stack` of the primary this region was built as a standby of (kept after promotion). */
     readonly primaryStack?: string;
+    /**
+     * The role the region was built with: standby when it names a `primaryStack`. A promoted standby (role primary,
+     * builtAs standby) keeps its standby hosts' sizes, its Redis/Postgres names and its SECONDARY failover record, so
+     * that promotion is the one change `role: primary`.
+     */
+    readonly builtAs: Role;
     readonly peerRegion?: string;
     readonly network: {
         readonly vpcCidr: string;

@@ -7,6 +7,7 @@ import { parseCidr, overlaps } from "../lib/cidr";
 import { fitProblemsOfConfig } from "../lib/swarmDemand";
 import { INSTANCE_TYPES } from "../lib/instanceTypes";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, declaredDefault, keySpec } from "./keys";
+import { standbyCredentialsProblems } from "./standbyCredentials";
 import { Color, HaConfig, Role, TlsMode } from "./types";
 
 /** Every problem found in a stack's config, one line each. */
@@ -98,12 +99,10 @@ export function validateConfig(raw: RawConfig): HaConfig {
 
     const role = oneOf<Role>("role", ["primary", "standby"]);
     const primaryStack = text("primaryStack");
-    if (role === "standby") {
-        if (!primaryStack) problems.push(`${k("primaryStack")} is required when role is standby: the org/project/stack of the primary region`);
-        else if (!STACK_FQN.test(primaryStack)) bad("primaryStack", primaryStack, "must be org/project/stack");
-    } else if (primaryStack) {
-        bad("primaryStack", primaryStack, "is only allowed when role is standby");
-    }
+    if (role === "standby" && !primaryStack) problems.push(`${k("primaryStack")} is required when role is standby: the org/project/stack of the primary region`);
+    else if (primaryStack && !STACK_FQN.test(primaryStack)) bad("primaryStack", primaryStack, "must be org/project/stack");
+    // A primary that names a primaryStack is a promoted standby: it keeps what it was built with (README "Region promotion").
+    const builtAs: Role = primaryStack ? "standby" : "primary";
     const peerRegion = text("peerRegion");
     if (peerRegion !== undefined) {
         if (!AWS_REGION.test(peerRegion)) bad("peerRegion", peerRegion, "must be an AWS region such as us-west-2");
@@ -174,9 +173,9 @@ export function validateConfig(raw: RawConfig): HaConfig {
     const sshUser = nonEmpty("sshUser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name");
     const sshKeyName = text("sshKeyName");
     const rootVolumeGb = int("rootVolumeGb", 20, 2000);
-    const minNodes = role === "primary" ? { edge: 2, app: 3, data: 3 } : { edge: 1, app: 3, data: 3 };
+    const minNodes = builtAs === "primary" ? { edge: 2, app: 3, data: 3 } : { edge: 1, app: 3, data: 3 };
     const pool = (role_: "edge" | "app" | "data") => {
-        const count = int(`${role_}Nodes`, minNodes[role_], 50, `an integer from ${minNodes[role_]} to 50 in a ${role} region`);
+        const count = int(`${role_}Nodes`, minNodes[role_], 50, `an integer from ${minNodes[role_]} to 50 in a region built as ${builtAs}`);
         const instanceType = str(`${role_}InstanceType`);
         if (instanceType !== "" && !Object.prototype.hasOwnProperty.call(INSTANCE_TYPES, instanceType)) {
             bad(`${role_}InstanceType`, instanceType, `must be an EC2 instance type whose size the fit check knows: one of the types in lib/instanceTypes.ts (${Object.keys(INSTANCE_TYPES).join(", ")})`);
@@ -193,9 +192,9 @@ export function validateConfig(raw: RawConfig): HaConfig {
     }
 
     // Tiers
-    const minReplicas = role === "primary" ? 3 : 1;
+    const minReplicas = builtAs === "primary" ? 3 : 1;
     const replicas = (key: string) =>
-        int(key, minReplicas, 50, `an integer from ${minReplicas} to 50 in a ${role} region${role === "primary" ? " (the design's x3)" : ""}`);
+        int(key, minReplicas, 50, `an integer from ${minReplicas} to 50 in a region built as ${builtAs}${builtAs === "primary" ? " (the design's x3)" : " (a promoted standby keeps its sizes)"}`);
     const frontendReplicas = replicas("frontendReplicas");
     const backendReplicas = replicas("backendReplicas");
     const activeColor = oneOf<Color>("activeColor", ["blue", "green"]);
@@ -242,6 +241,14 @@ export function validateConfig(raw: RawConfig): HaConfig {
         }
     }
 
+    const creds = raw.get("standbyCredentials");
+    if (builtAs === "standby" && !creds) {
+        problems.push(`${k("standbyCredentials")} is required when primaryStack is set: copy the primary's passwords once with \`npm run promote -- copy-credentials ${raw.stack}\``);
+    } else if (creds) {
+        // Also kept by a promoted standby that later drops primaryStack (README "Fail-back"): its passwords never rotate.
+        for (const p of standbyCredentialsProblems(creds)) problems.push(`${k("standbyCredentials")} ${p}`);
+    }
+
     for (const spec of CONFIG_KEYS.filter((c) => c.secret)) {
         const set = raw.get(spec.key);
         if (!set && !spec.optional) {
@@ -276,7 +283,8 @@ export function validateConfig(raw: RawConfig): HaConfig {
         stack: raw.stack,
         region,
         role,
-        primaryStack: role === "standby" ? primaryStack : undefined,
+        primaryStack,
+        builtAs,
         peerRegion,
         network: { vpcCidr: vpcCidr!, peerVpcCidr, adminCidr: adminCidr!, azCount },
         dns: {

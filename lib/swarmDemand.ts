@@ -61,7 +61,7 @@ export function demandServices(cfg: HaConfig): FitService[] {
     // Postgres: etcd and Patroni members pinned to data host i; HAProxy on any two data hosts.
     const pin = (i: number) => (dataHosts.length > 0 ? on("data", dataHosts[i % dataHosts.length]) : on("data"));
     for (let i = 0; i < cfg.postgres.etcdMembers; i++) services.push(one(`etcd-${i + 1}`, pin(i), { maxReplicas: 1 }));
-    const pg = postgresTier(cfg.role);
+    const pg = postgresTier(cfg.builtAs);
     for (let i = 0; i < cfg.postgres.members; i++) services.push(one(`pg-${i + 1}`, pin(i), { maxReplicas: 1, ...sized(pg) }));
     services.push({ name: `${PREFIX}-postgres-router`, mode: "replicated", replicas: 2, constraints: on("data"), maxReplicas: 1, update: { order: "start-first", parallelism: 1 }, rollback: stop });
 
@@ -69,7 +69,7 @@ export function demandServices(cfg: HaConfig): FitService[] {
     const nodeCount = primary ? 1 + cfg.redis.replicas : cfg.redis.replicas;
     const hostPorts = (port: number) => (existing ? [] : [port]);
     for (let i = 0; i < nodeCount; i++) {
-        services.push(one(primary ? `redis-${i + 1}` : `redis-standby-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { ...sized("redis"), hostPorts: hostPorts(6379) }));
+        services.push(one(`redis-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { ...sized("redis"), hostPorts: hostPorts(6379) }));
     }
     if (primary) for (let i = 0; i < cfg.redis.sentinels; i++) services.push(one(`redis-sentinel-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { hostPorts: hostPorts(26379) }));
     services.push(one("redis-rdb-backup", on("data", dataHosts[(primary ? 1 : 0) % dataHosts.length])));

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../config/keys";
 import { OfflineMocks, PriorResource } from "./mocks";
+import { offlineStandbyCredentials } from "../config/standbyCredentials";
 import { fullKey, mergeProjectConfig, readProjectConfig, readStackConfigFile, securePlaceholder } from "./projectConfig";
 
 export const PROJECT = "ops-center-ha";
@@ -102,10 +103,12 @@ export function readStackConfig(root: string, stack: string, opts: StackConfigOp
     }
     const standIns: string[] = [];
     if (!opts.strict) {
-        for (const spec of CONFIG_KEYS.filter((c) => c.secret && !c.optional)) {
+        // A region built as a standby (primaryStack set) needs standbyCredentials: a well-formed stand-in.
+        const builtAsStandby = Boolean(values[`${CONFIG_NAMESPACE}:primaryStack`]);
+        for (const spec of CONFIG_KEYS.filter((c) => c.secret && (!c.optional || (c.key === "standbyCredentials" && builtAsStandby)))) {
             const key = `${CONFIG_NAMESPACE}:${spec.key}`;
             if (values[key]) continue;
-            values[key] = securePlaceholder(key);
+            values[key] = spec.key === "standbyCredentials" ? offlineStandbyCredentials() : securePlaceholder(key);
             secretKeys.add(key);
             standIns.push(key);
         }

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, declaredDefault } from "../config/keys";
 import { ConfigError, RawConfig, validateConfig } from "../config/validate";
+import { offlineStandbyCredentials } from "../config/standbyCredentials";
 import { readStackConfig } from "../offline/engine";
 import { ROOT, STACKS } from "./harness";
 
@@ -85,7 +86,10 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["role must be primary or standby", P, { role: "leader" }, "role", /one of primary, standby/],
         ["a standby names its primary stack", S, { primaryStack: undefined }, "primaryStack", /required when role is standby/],
         ["primaryStack is org/project/stack", S, { primaryStack: "us-east-1" }, "primaryStack", /org\/project\/stack/],
-        ["a primary has no primaryStack", P, { primaryStack: "acme/ops-center-ha/us-west-2" }, "primaryStack", /only allowed when role is standby/],
+        ["a promoted standby's primaryStack is still org/project/stack", S, { role: "primary", primaryStack: "us-east-1" }, "primaryStack", /org\/project\/stack/],
+        ["a region built as a standby holds the primary's passwords", S, { standbyCredentials: undefined }, "standbyCredentials", /npm run promote -- copy-credentials us-west-2/],
+        ["a promoted standby still holds them", S, { role: "primary", standbyCredentials: undefined }, "standbyCredentials", /required when primaryStack is set/],
+        ["a region that never was a standby needs two edge hosts", P, { edgeNodes: "1" }, "edgeNodes", /from 2 to 50 in a region built as primary/],
         ["frontend x3 in a primary", P, { frontendReplicas: "2" }, "frontendReplicas", /from 3 to 50/],
         ["backend x3 in a primary", P, { backendReplicas: "1" }, "backendReplicas", /from 3 to 50/],
         ["replicas are integers", P, { backendReplicas: "3.5" }, "backendReplicas", /integer/],
@@ -135,6 +139,29 @@ describe("config: every rule rejects a bad value with the key, the value and wha
     for (const [title, stack, changes, key, allowed] of cases) {
         it(title, () => rejects(stack, changes, key, allowed));
     }
+    it("promotion is one change: the standby's config with only role flipped validates, keeping its sizes", () => {
+        const cfg = validateConfig(rawFor(S, { role: "primary" }));
+        assert.equal(cfg.role, "primary");
+        assert.equal(cfg.builtAs, "standby");
+        assert.equal(cfg.primaryStack, "acme/ops-center-ha/us-east-1");
+        assert.equal(cfg.hosts.pools.edge.count, 1);
+        assert.equal(cfg.frontend.replicas, 1);
+    });
+    it("standbyCredentials: a region built as primary may hold them too (a promoted region that dropped primaryStack keeps its passwords)", () => {
+        const cfg = validateConfig(rawFor(P, { standbyCredentials: offlineStandbyCredentials() }));
+        assert.equal(cfg.builtAs, "primary");
+    });
+    it("standbyCredentials: each password checked, none quoted", () => {
+        for (const [value, want] of [
+            ["not json", /is not JSON/],
+            ['{"pgSuperuser":"short"}', /pgSuperuser must be 16-128 letters or digits/],
+        ] as const) {
+            assert.throws(
+                () => validateConfig(rawFor(S, { standbyCredentials: value })),
+                (e: unknown) => e instanceof ConfigError && e.problems.some((p) => want.test(p) && !p.includes("short") && !p.includes("not json")),
+            );
+        }
+    });
     it("an optional key's declared \"\" default means unset, and then its own rule applies", () => {
         assert.throws(() => validateConfig(rawFor(S, { primaryStack: "" })), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /primaryStack is required when role is standby/.test(p)));
         assert.equal(validateConfig(rawFor(P, { primaryStack: "", sshKeyName: "" })).hosts.sshKeyName, undefined);

@@ -135,7 +135,10 @@ describe("fit check in the config validator", () => {
     it("a Postgres limit above the data hosts' CPUs names dataInstanceType", () => {
         rejected("us-east-1", { dataInstanceType: "r6i.large" }, ["dataInstanceType"], /CPU limit 4 exceeds host data-0/);
     });
-    it("promoting the standby on its 2-vCPU data hosts is refused until the data hosts grow", () => {
+    it("promotion (only role: primary) fits the standby's hosts: the promoted region keeps its standby sizes", () => {
+        assert.equal(validateConfig(rawFor("us-west-2", { role: "primary" })).role, "primary");
+    });
+    it("making a promoted standby a full primary (primaryStack dropped) on its 2-vCPU data hosts is refused until the data hosts grow", () => {
         rejected("us-west-2", { role: "primary", primaryStack: undefined, frontendReplicas: "3", backendReplicas: "3", edgeNodes: "2", redisReplicas: "2" }, ["dataInstanceType"], /CPU limit 4 exceeds/);
     });
     it("app hosts too small for the web tiers' reservations name appInstanceType and the replica keys", () => {

@@ -88,7 +88,7 @@ describe("offline plan", () => {
 
     it("bad config fails the plan with the key, the value and what is allowed", () => {
         const r = planStackFailing({ frontendReplicas: "2" });
-        assert.match(r, /ops-center-ha:frontendReplicas = "2": must be an integer from 3 to 50 in a primary region/);
+        assert.match(r, /ops-center-ha:frontendReplicas = "2": must be an integer from 3 to 50 in a region built as primary/);
     });
 
     it("--render writes every rendered file of the stack, secrets redacted", () => {

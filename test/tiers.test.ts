@@ -170,7 +170,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
         });
 
         it("Redis: nodes and sentinels pinned per host, auth and persistence as rendered, no password in any file", () => {
-            const nodes = (primary ? ["redis-1", "redis-2", "redis-3"] : ["redis-standby-1"]).map((n) => service(plan(), `opscenter-${n}`));
+            const nodes = (primary ? ["redis-1", "redis-2", "redis-3"] : ["redis-1"]).map((n) => service(plan(), `opscenter-${n}`));
             const hostOf = (s: Json) => s.taskSpec.placement.constraints.find((c: string) => c.startsWith("node.hostname=="));
             assert.equal(new Set(nodes.map(hostOf)).size, nodes.length);
             for (const n of nodes) {
@@ -268,16 +268,17 @@ describe("tiers: config switches", () => {
         assert.equal(service(plan, "opscenter-backend-blue").mode.replicated.replicas, 3, "the old colour stays up for instant rollback");
     });
 
-    it("promoting the standby region (role primary) drops standby_cluster and the StackReference, and adds sentinels and the PRIMARY record", () => {
-        // The data hosts grow too: the primary's Postgres members need 4 CPUs (config validation refuses r6i.large).
-        const promoted = planStack("us-west-2", { role: "primary", primaryStack: undefined, frontendReplicas: "3", backendReplicas: "3", edgeNodes: "2", redisReplicas: "2", dataInstanceType: "r6i.xlarge" });
+    it("promoting the standby region (only role: primary) drops standby_cluster from the deployed DCS and the StackReference, adds sentinels, keeps the SECONDARY record", () => {
+        // One config change (issue 10): the region keeps its standby sizes, names, credentials and DNS position.
+        const promoted = planStack("us-west-2", { role: "primary" });
         assert.equal(ofType(promoted, "pulumi:pulumi:StackReference").length, 0);
         const dcs = parse(service(promoted, "opscenter-pg-1").taskSpec.containerSpec.env.SPILO_CONFIGURATION).bootstrap.dcs;
-        assert.equal(dcs.standby_cluster, undefined, "Patroni promotes once standby_cluster is gone");
+        // Patroni ignores bootstrap.dcs after creation: `npm run promote` PATCHes {"standby_cluster": null} (test/renderers.patroniConfigPatch.test.ts).
+        assert.equal(dcs.standby_cluster, undefined, "the deployed DCS config has no standby_cluster");
         assert.equal(ofType(promoted, SERVICE).filter((s) => /redis-sentinel-\d$/.test(String(s.inputs.name))).length, 3);
         const record = unwrap(ofType(promoted, "aws:route53/record:Record")[0].inputs) as Json;
-        assert.equal(record.failoverRoutingPolicies[0].type, "PRIMARY");
-        assert.equal(service(promoted, "opscenter-frontend").mode.replicated.replicas, 3);
+        assert.equal(record.failoverRoutingPolicies[0].type, "SECONDARY");
+        assert.equal(service(promoted, "opscenter-frontend").mode.replicated.replicas, 1, "the standby's sizes until the operator scales up");
     });
 
     it("every tier is a component of the plan, in both stacks", () => {

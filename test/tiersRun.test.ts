@@ -40,7 +40,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.equal(env.REDIS_SENTINELS, undefined, "no empty sentinel list");
             assert.match(env.REDIS_ADDRESS ?? "", /^\d+\.\d+\.\d+\.\d+:6379$/, "the local replica's announced address");
             // The replica publishes 6379 on that host (host mode), and it is a data host of this region.
-            const replica = service(plan(), "opscenter-redis-standby-1");
+            const replica = service(plan(), "opscenter-redis-1");
             assert.deepEqual(replica.endpointSpec.ports.map((p: Json) => [p.publishedPort, p.publishMode]), [[6379, "host"]]);
             const conf = (replica.taskSpec.containerSpec.configs as Json[]).find((c) => c.fileName === "/usr/local/etc/redis/redis.conf")!;
             const text = Buffer.from(String(ofType(plan(), "docker:index/serviceConfig:ServiceConfig").find((c) => c.inputs.name === conf.configName)!.inputs.data), "base64").toString("utf8");
@@ -52,11 +52,11 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const GiB = 2 ** 30;
             const limit = (n: string) => service(plan(), n).taskSpec.resources?.limits;
             assert.deepEqual(limit("opscenter-pg-1"), primary ? { nanoCpus: 4e9, memoryBytes: 8 * GiB } : { nanoCpus: 2e9, memoryBytes: 4 * GiB }, "Postgres primary 4/8G, standby 2/4G");
-            assert.deepEqual(limit(primary ? "opscenter-redis-1" : "opscenter-redis-standby-1"), { nanoCpus: 1e9, memoryBytes: 2 * GiB }, "Redis 1/2G");
+            assert.deepEqual(limit("opscenter-redis-1"), { nanoCpus: 1e9, memoryBytes: 2 * GiB }, "Redis 1/2G");
             assert.deepEqual(limit("opscenter-traefik"), { nanoCpus: 1e9, memoryBytes: GiB }, "Traefik 1/1G");
             assert.deepEqual(limit("opscenter-frontend"), { nanoCpus: 5e8, memoryBytes: 512 * 2 ** 20 }, "frontend 0.5/512M");
             assert.deepEqual(limit("opscenter-backend-blue"), { nanoCpus: 2e9, memoryBytes: 2 * GiB }, "backend 2/2G");
-            const redis = service(plan(), primary ? "opscenter-redis-1" : "opscenter-redis-standby-1");
+            const redis = service(plan(), "opscenter-redis-1");
             const conf = (redis.taskSpec.containerSpec.configs as Json[]).find((c) => c.fileName === "/usr/local/etc/redis/redis.conf")!;
             const text = Buffer.from(String(ofType(plan(), "docker:index/serviceConfig:ServiceConfig").find((c) => c.inputs.name === conf.configName)!.inputs.data), "base64").toString("utf8");
             assert.ok(text.split("\n").includes("maxmemory 1536mb"), "Redis refuses writes before its 2G limit kills it");

@@ -20,7 +20,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
+import * as http from "node:http";
 import { PATRONI_DEFAULTS, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
+import { dcsPatch, JsonObject, promotedDcs } from "../../renderers/patroniConfigPatch";
 import { Daemon, run, signalDaemon, waitFor } from "./support";
 import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, startPatroni, stopPatroni } from "./patroniCluster";
 
@@ -127,5 +129,32 @@ describe("postgres: the standby region's cluster streams through every primary h
         assert.equal(recv, `streaming|${PRIMARY_HOSTS[1]}|${PORTS.haPrimary}`, "streaming through the second host");
         const onNew = await c!.sql(replica.pgPort, `SELECT count(*) FROM pg_stat_replication WHERE application_name = '${STANDBY.name}' AND state = 'streaming'`);
         assert.equal(onNew.stdout.trim(), "1", "the new leader streams to the standby region");
+    });
+
+    it("promotion with the whole primary region dead: the PATCH /config computed from the deployed config promotes the standby leader (issue 10 item 1)", async () => {
+        // The rest of the primary region dies too.
+        c!.crashHost(replica);
+        await c!.waitDown(replica);
+        const live = (await httpJson(STANDBY.apiPort, "/config")) as JsonObject;
+        assert.ok(live.standby_cluster, "the live DCS holds standby_cluster (written once, at bootstrap)");
+        const deployed = (parse(fs.readFileSync(path.join(c!.dir, "standby.yml"), "utf8")) as { bootstrap: { dcs: JsonObject } }).bootstrap.dcs;
+        const body = dcsPatch(live, promotedDcs(deployed));
+        assert.equal(body?.standby_cluster, null, `body: ${JSON.stringify(body)}`);
+        const t0 = Date.now();
+        const status = await new Promise<number>((resolve, reject) => {
+            const req = http.request({ host: "127.0.0.1", port: STANDBY.apiPort, path: "/config", method: "PATCH", headers: { "Content-Type": "application/json" }, timeout: 5000 }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            });
+            req.on("error", reject);
+            req.end(JSON.stringify(body));
+        });
+        assert.equal(status, 200);
+        await waitFor("the standby leader to be promoted", async () => (await httpStatus(STANDBY.apiPort, "/primary")) === 200, { timeoutMs: 60_000, intervalMs: 250 });
+        await waitFor("a write on the promoted region", async () => (await sqlStandby("INSERT INTO acked (id) VALUES (-3)")).code === 0, { timeoutMs: 30_000, intervalMs: 250 });
+        const seconds = (Date.now() - t0) / 1000;
+        console.log(`# PATCH ${JSON.stringify(body)} -> first acknowledged write in the promoted region after ${seconds.toFixed(1)} s`);
+        assert.equal(dcsPatch((await httpJson(STANDBY.apiPort, "/config")) as JsonObject, promotedDcs(deployed)), undefined, "nothing left to PATCH");
+        assert.equal((await sqlStandby("SELECT count(*) FROM acked WHERE id IN (-1, -2, -3)")).stdout.trim(), "3", "rows streamed before the loss are kept");
     });
 });

@@ -1,0 +1,99 @@
+/**
+ * Region promotion and Patroni DCS sync over the Docker provider's SSH path (README "Region promotion").
+ *
+ *   npm run promote -- <stack> [--dry-run] [--docker-host ssh://user@host] [--no-up]
+ *       Promote the region: PATCH {"standby_cluster": null} (and any other DCS difference) onto the live cluster,
+ *       then `pulumi config set role primary` and `pulumi up` (Redis master, read-write backend, routers).
+ *   npm run promote -- sync <stack> [--dry-run] [--docker-host ...]
+ *       After a `pulumi up` that changed a bootstrap.dcs key (ttl, loop_wait, synchronous_mode, parameters...):
+ *       PATCH the live cluster to the deployed bootstrap.dcs (Patroni ignores bootstrap.dcs after creation).
+ *   npm run promote -- copy-credentials <stack> [--dry-run]
+ *       Once, when the standby is built: copy the primary's passwords into this stack's secret config.
+ *
+ * --dry-run runs only read-only commands (GET /config, docker inspect) and prints every request it would send.
+ */
+import { spawnSync } from "node:child_process";
+import { parse } from "yaml";
+import { standbyCredentialsFromOutputs } from "../config/standbyCredentials";
+import { inspectEnv, onManager, onNode, patroniRequest, runningNodeAddress } from "../lib/promotion";
+import { bootstrapDcs, dcsPatch, JsonObject, promotedDcs } from "../renderers/patroniConfigPatch";
+
+const MEMBERS = ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"];
+const args = process.argv.slice(2);
+const flag = (f: string) => args.includes(f);
+const opt = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
+const positional = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--docker-host"].includes(args[i - 1])));
+const mode = positional[0] === "sync" || positional[0] === "copy-credentials" ? positional[0] : "promote";
+const stack = mode === "promote" ? positional[0] : positional[1];
+const dryRun = flag("--dry-run");
+
+function show(argv: string[], stdin?: string) {
+    console.log(`$ ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ")}${stdin !== undefined ? `  <<< ${stdin}` : ""}`);
+}
+function run(argv: string[], stdin?: string, secretStdin = false): string {
+    show(argv, secretStdin ? "<secret>" : stdin);
+    const r = spawnSync(argv[0], argv.slice(1), { input: stdin, encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`${argv[0]} exited ${r.status}: ${r.stderr || r.error?.message || ""}`.trim());
+    return r.stdout.trim();
+}
+const send = (argv: string[], stdin?: string) => (dryRun ? (show(argv, stdin), "") : run(argv, stdin));
+
+function dockerHost(): string {
+    return opt("--docker-host") ?? run(["pulumi", "stack", "output", "dockerHost", "--stack", stack!]);
+}
+
+/** The first member with a running task: its node address and its deployed bootstrap.dcs. */
+function member(host: string): { service: string; address: string; deployed: JsonObject } {
+    let last = "";
+    for (const service of MEMBERS) {
+        let address: string;
+        try {
+            address = run(onManager(host, runningNodeAddress(service)));
+        } catch (e) {
+            last = e instanceof Error ? e.message : String(e);
+            continue;
+        }
+        const env = JSON.parse(run(onManager(host, inspectEnv(service)))) as string[];
+        const spilo = env.find((e) => e.startsWith("SPILO_CONFIGURATION="));
+        if (!spilo) throw new Error(`${service} has no SPILO_CONFIGURATION`);
+        return { service, address, deployed: bootstrapDcs(parse(spilo.slice("SPILO_CONFIGURATION=".length))) };
+    }
+    throw new Error(`no running Postgres member (${MEMBERS.join(", ")}) on the Swarm at ${host}${last ? ` (last: ${last})` : ""}`);
+}
+
+function patch(promote: boolean) {
+    const host = dockerHost();
+    const m = member(host);
+    const live = JSON.parse(run(onNode(host, m.address, patroniRequest(m.service, "GET")))) as JsonObject;
+    const body = dcsPatch(live, promote ? promotedDcs(m.deployed) : m.deployed);
+    if (!body) console.log("Patroni's live config already matches: no PATCH");
+    else {
+        console.log(`PATCH /config ${JSON.stringify(body)}${dryRun ? " (dry run: not sent)" : ""}`);
+        send(onNode(host, m.address, patroniRequest(m.service, "PATCH")), JSON.stringify(body));
+    }
+}
+
+function main() {
+    if (!stack) throw new Error("usage: npm run promote -- [sync|copy-credentials] <stack> [--dry-run] [--docker-host ssh://user@host] [--no-up]");
+    if (mode === "copy-credentials") {
+        const primaryStack = run(["pulumi", "config", "get", "primaryStack", "--stack", stack]);
+        const outputs = JSON.parse(run(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", primaryStack])) as Record<string, unknown>;
+        const value = standbyCredentialsFromOutputs(outputs);
+        // The value goes on stdin, never on a command line.
+        if (dryRun) show(["pulumi", "config", "set", "--secret", "standbyCredentials", "--stack", stack], "<secret>");
+        else run(["pulumi", "config", "set", "--secret", "standbyCredentials", "--stack", stack], value, true);
+        return;
+    }
+    if (mode === "sync") return patch(false);
+    // Promote: the database first (writable in seconds), then the rest of the region by one config change.
+    patch(true);
+    send(["pulumi", "config", "set", "role", "primary", "--stack", stack]);
+    if (!flag("--no-up")) send(["pulumi", "up", "--yes", "--skip-preview", "--stack", stack]);
+}
+
+try {
+    main();
+} catch (e) {
+    console.error(`promote: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+}
