@@ -155,10 +155,10 @@ export const swarmStatefulUpdate: ResourcePolicy = {
 
 export const swarmNetworksById: StackPolicy = {
     name: "swarm-networks-by-id",
-    description: "Swarm services attach networks by id: the provider reads back ids, so a name diffs (and replaces) forever.",
+    description: "Swarm services attach networks by id (networksAdvanceds[].id): the provider reads back ids, and its name field is deprecated.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Use networksAdvanceds: [{ name: network.id }] (the field is called name, the provider wants the id).",
+    remediationSteps: "Use networksAdvanceds: [{ id: network.id }] (@pulumi/docker 5.2: the id field, \"Please use docker_network.id\"; name is deprecated).",
     validateStack: forStackType(TYPES.service, (services, args, report) => {
         const networks = resourcesOf(args, TYPES.network).map(props);
         const names = new Set(networks.map((n) => n.name).filter((x) => typeof x === "string"));
@@ -166,11 +166,15 @@ export const swarmNetworksById: StackPolicy = {
         for (const s of services) {
             const byName: string[] = [];
             const unknown: string[] = [];
+            const deprecated: string[] = [];
             for (const a of (props(s).taskSpec?.networksAdvanceds ?? []) as Props[]) {
-                const ref = String(a.name ?? "");
+                if (a.name !== undefined && a.name !== null && a.name !== "") deprecated.push(String(a.name));
+                if (a.id === undefined || a.id === null || a.id === "") continue;
+                const ref = String(a.id);
                 if (names.has(ref) && !ids.has(ref)) byName.push(ref);
                 else if (!ids.has(ref) && ids.size > 0 && !/^[a-z0-9]{25}$|^[0-9a-f]{64}$/.test(ref)) unknown.push(ref);
             }
+            if (deprecated.length) report(`service ${props(s).name} attaches ${deprecated.join(", ")} through the deprecated name field: use id`, s.urn);
             if (byName.length) report(`service ${props(s).name} attaches ${byName.join(", ")} by name`, s.urn);
             if (unknown.length) report(`service ${props(s).name} attaches ${unknown.join(", ")}: neither a network id of this stack nor a Docker id`, s.urn);
         }

@@ -24,7 +24,7 @@ function happyService(): Record<string, unknown> {
                 env: { DATABASE_PASSWORD_FILE: "/run/secrets/db_password", LOG_LEVEL: "info" },
                 healthcheck: { tests: ["CMD", "curl", "-fsS", "http://localhost/health"], interval: "10s", timeout: "3s", retries: 3 },
             },
-            networksAdvanceds: [{ name: "net-edge-id" }],
+            networksAdvanceds: [{ id: "net-edge-id" }],
             placement: { constraints: ["node.labels.role==app"], maxReplicas: 1 },
             resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 536870912 }, reservation: { nanoCpus: 250_000_000, memoryBytes: 268435456 } },
             restartPolicy: { condition: "on-failure", maxAttempts: 3 },
@@ -92,10 +92,13 @@ describe("container policies", () => {
     ];
     it("swarm-networks-by-id: attaching by id passes", async () => assert.deepEqual(await runStack(swarmNetworksById, nets), []));
     it("swarm-networks-by-id: attaching by name fails (issue 7)", async () => {
-        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "opscenter-edge" }]) }]), /by name/);
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ id: "opscenter-edge" }]) }]), /by name/);
     });
     it("swarm-networks-by-id: an unknown reference fails", async () => {
-        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "somewhere" }]) }]), /neither/);
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ id: "somewhere" }]) }]), /neither/);
+    });
+    it("swarm-networks-by-id: the deprecated name field fails, even holding the id (provider 5.2: \"Please use docker_network.id\")", async () => {
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "net-edge-id" }]) }]), /deprecated name/);
     });
 });
 
