@@ -194,7 +194,7 @@ export class Redis extends pulumi.ComponentResource {
                         configs: [mountConfig(exporterStart, "/usr/local/bin/ops-redis-exporter-start.sh", 0o555)],
                         // The image runs as 59000:59000 (USER in its Dockerfile): the secret is that user's.
                         secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_EXPORTER_USER)],
-                        // busybox wget (alpine base); /health answers without scraping Redis.
+                        // busybox wget (alpine base); /health answers "ok" without scraping Redis (oliver006/redis_exporter exporter/http.go, healthHandler).
                         healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9121/health"], { interval: 15, timeout: 3, retries: 3, startPeriod: 10 }),
                     },
                     resources: swarmResources("exporter"),
