@@ -7,7 +7,7 @@ import { edgeParameterNames, renderKeepalivedApplyDocument } from "../renderers/
 import { renderKeepalivedAuth, renderKeepalivedConf, renderNotifyMaster } from "../renderers/keepalived";
 import { renderTraefikDynamicTls, renderTraefikStatic, TRAEFIK_DEFAULTS, TraefikInput, TraefikTls } from "../renderers/traefik";
 import { swarmResources } from "../lib/sizing";
-import { placeOn } from "../lib/swarmSpec";
+import { healthcheck, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** One edge host, as created by SwarmHosts. */
@@ -78,11 +78,18 @@ export class Edge extends pulumi.ComponentResource {
                         // Read-only endpoints Traefik's Swarm provider needs; POST is refused by the proxy.
                         env: { SERVICES: "1", TASKS: "1", NETWORKS: "1", NODES: "1", POST: "0" },
                         mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
+                        // busybox wget (haproxy alpine base); /_ping is allowed by the proxy (PING=1, its default) and
+                        // reaches the Docker daemon through the socket.
+                        healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${EDGE_SETTINGS.socketProxyPort}/_ping`], { interval: 15, timeout: 3, retries: 3, startPeriod: 10 }),
                     },
+                    resources: swarmResources("socketProxy"),
                     placement: { constraints: ["node.role==manager"] },
                     networksAdvanceds: [attachNetwork(apiNet.id)],
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
+                // Global, no host ports: a new task starts beside the old one on each manager.
+                updateConfig: statelessUpdate(1, "5s", "20s"),
+                rollbackConfig: statelessRollback(1, "20s"),
             },
             { parent: this, provider: ctx.provider },
         );

@@ -6,8 +6,8 @@ import { renderAlertRules } from "../renderers/alerts";
 import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
 import { MONITORING_DEFAULTS, renderPrometheusYml } from "../renderers/prometheus";
 import { imageFacts } from "../lib/images";
-import { swarmResources } from "../lib/sizing";
-import { placeOn } from "../lib/swarmSpec";
+import { swarmResources, Tier } from "../lib/sizing";
+import { healthcheck, placeOn, statefulUpdate, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, swarmSecret, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Monitoring}. */
@@ -109,7 +109,8 @@ export class Monitoring extends pulumi.ComponentResource {
         const amCfg = swarmConfig(this, ctx, "alertmanager", renderAlertmanagerYml({ version: alertmanagerVersionFromImage(args.images.alertmanager), webhook: { urlSecret } }));
         const webhook = swarmSecret(this, ctx, "alert-webhook-url", args.webhookUrl);
         // Alertmanager and the exporters: one task each on an app host, on the app network.
-        const appService = (svc: string, containerSpec: docker.types.input.ServiceTaskSpecContainerSpec, pinnedTo?: string[]) =>
+        // Each is stateless (start-first with rollback) unless pinned to a host by a local volume (stop-first).
+        const appService = (svc: string, containerSpec: docker.types.input.ServiceTaskSpecContainerSpec, tier: Tier, pinnedTo?: string[]) =>
             new docker.Service(
                 `${name}-${svc}`,
                 {
@@ -119,12 +120,17 @@ export class Monitoring extends pulumi.ComponentResource {
                         containerSpec,
                         // A local volume ties a stateful task to its host.
                         placement: { constraints: pinnedTo ?? placeOn("app"), maxReplicas: pinnedTo ? 1 : undefined },
+                        resources: swarmResources(tier),
                         networksAdvanceds: [attachNetwork(ctx.networks.app)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
+                    updateConfig: pinnedTo ? statefulUpdate() : statelessUpdate(1, "5s", "20s"),
+                    rollbackConfig: pinnedTo ? undefined : statelessRollback(1, "20s"),
                 },
                 svcOpts,
             );
+        // busybox wget: the Prometheus-project images are built on quay.io/prometheus/busybox (lib/images.ts).
+        const wgetCheck = (url: string) => healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", url], { interval: 15, timeout: 3, retries: 3, startPeriod: 15 });
         appService(
             "alertmanager",
             {
@@ -134,7 +140,9 @@ export class Monitoring extends pulumi.ComponentResource {
                 // The image runs as nobody (65534).
                 secrets: [mountSecret(webhook, urlSecret, 0o400, imageFacts("alertmanagerImage").user)],
                 mounts: [{ type: "volume", source: `${p}-alertmanager-data`, target: "/alertmanager" }],
+                healthcheck: wgetCheck("http://127.0.0.1:9093/-/healthy"),
             },
+            "alertmanager",
             pinned(args.pinnedHosts.alertmanager),
         );
         // postgres_exporter reads the password from a file natively (DATA_SOURCE_PASS_FILE).
@@ -146,13 +154,16 @@ export class Monitoring extends pulumi.ComponentResource {
                 DATA_SOURCE_PASS_FILE: "/run/secrets/pg_password",
             },
             secrets: [mountSecret(args.postgres.passwordSecret, "pg_password", 0o400, imageFacts("postgresExporterImage").user)],
-        });
+            // The landing page: answers without querying Postgres (a Postgres outage is an alert, not a restart).
+            healthcheck: wgetCheck("http://127.0.0.1:9187/"),
+        }, "exporter");
         const bbCfg = swarmConfig(this, ctx, "blackbox", renderBlackboxYml({ host: args.host }));
         appService("blackbox-exporter", {
             image: args.images.blackboxExporter,
             args: [`--config.file=${BLACKBOX_DEFAULTS.configPath}`],
             configs: [mountConfig(bbCfg, BLACKBOX_DEFAULTS.configPath)],
-        });
+            healthcheck: wgetCheck(`http://127.0.0.1:${BLACKBOX_DEFAULTS.port}/-/healthy`),
+        }, "exporter");
         this.registerOutputs({ prometheusServiceName: this.prometheusServiceName });
     }
 }

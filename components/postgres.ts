@@ -6,7 +6,7 @@ import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
-import { placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { healthcheck, placeOn, statefulUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Postgres}. */
@@ -81,7 +81,10 @@ export class Postgres extends pulumi.ComponentResource {
                             commands: ["etcd"],
                             args: etcdMemberArgs({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }),
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
+                            // etcdctl ships in the image (lib/images.ts etcdImage); the member serves clients on 0.0.0.0.
+                            healthcheck: healthcheck(["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_DEFAULTS.clientPort}`, "--command-timeout=2s", "endpoint", "health"], { interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
                         },
+                        resources: swarmResources("etcd"),
                         placement: { constraints: pin(i), maxReplicas: 1 },
                         networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         restartPolicy: { condition: "any", delay: "5s" },
@@ -186,7 +189,14 @@ export class Postgres extends pulumi.ComponentResource {
                     containerSpec: {
                         image: args.images.haproxy,
                         configs: [mountConfig(haproxyCfg, "/usr/local/etc/haproxy/haproxy.cfg")],
+                        // The official haproxy image (bookworm-slim) has no curl or wget; bash (Essential in Debian) can
+                        // open a TCP socket itself: GET /health of the stats listener (renderers/haproxy.ts).
+                        healthcheck: healthcheck(
+                            ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${HAPROXY_DEFAULTS.statsPort} && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`],
+                            { interval: 10, timeout: 3, retries: 3, startPeriod: 10 },
+                        ),
                     },
+                    resources: swarmResources("postgresRouter"),
                     placement: { constraints: placeOn("data"), maxReplicas: 1 },
                     networksAdvanceds: [attachNetwork(ctx.networks.data), attachNetwork(ctx.networks.app)],
                     restartPolicy: { condition: "any", delay: "2s" },

@@ -5,7 +5,7 @@ import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStar
 import { renderSecretEnvStart } from "../renderers/secretEnv";
 import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
 import { swarmResources, TIER_SIZES } from "../lib/sizing";
-import { memoryBytes, placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { healthcheck, memoryBytes, placeOn, statefulUpdate, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The `redis` user of the official image (lib/images.ts): the nodes and sentinels run as it. */
@@ -116,6 +116,9 @@ export class Redis extends pulumi.ComponentResource {
                 secrets: [secret],
                 port: D.port,
                 resources: swarmResources("redis"),
+                // requirepass is on: redis-cli reads the password from REDISCLI_AUTH, set from the secret file inside
+                // the check (never in the spec). A loading or syncing replica answers PING too, so this is liveness.
+                healthcheck: healthcheck(["CMD-SHELL", `REDISCLI_AUTH="$(cat ${D.passwordFile})" redis-cli --no-auth-warning -p ${D.port} ping | grep -q PONG`], { interval: 10, timeout: 3, retries: 3, startPeriod: 30 }),
             });
         });
 
@@ -135,6 +138,9 @@ export class Redis extends pulumi.ComponentResource {
                     configs: [mountConfig(confObj, D.sentinelConfSource), mountConfig(sentinelStart, D.sentinelStartPath, 0o555)],
                     secrets: [secret],
                     port: D.sentinelPort,
+                    resources: swarmResources("sentinel"),
+                    // Sentinel itself has no requirepass (auth-pass is for the master): an unauthenticated PING.
+                    healthcheck: healthcheck(["CMD-SHELL", `redis-cli -p ${D.sentinelPort} ping | grep -q PONG`], { interval: 10, timeout: 3, retries: 3, startPeriod: 15 }),
                 });
                 return pulumi.interpolate`${sentinelAddr(i)}:${D.sentinelPort}`;
             });
@@ -159,7 +165,14 @@ export class Redis extends pulumi.ComponentResource {
                         commands: ["sh", D.backupScriptPath],
                         configs: [mountConfig(backupCfg, D.backupScriptPath, 0o555)],
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${nodeNames[source]}-data`, target: rdbMount, readOnly: true }],
+                        // The loop writes the time of its last upload to last-success: unhealthy when no copy landed
+                        // within two intervals (sh and date: amazonlinux:2 base of the AWS CLI image).
+                        healthcheck: healthcheck(
+                            ["CMD-SHELL", `[ -s ${D.backupWorkDir}/last-success ] && [ $(( $(date -u +%s) - $(cat ${D.backupWorkDir}/last-success) )) -lt ${2 * D.backupIntervalS + 300} ]`],
+                            { interval: 60, timeout: 5, retries: 3, startPeriod: 600 },
+                        ),
                     },
+                    resources: swarmResources("rdbBackup"),
                     placement: { constraints: placeOn("data", { hostname: host(source).hostname }) },
                     networksAdvanceds: [attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "60s" },
@@ -183,11 +196,16 @@ export class Redis extends pulumi.ComponentResource {
                         configs: [mountConfig(exporterStart, "/usr/local/bin/ops-redis-exporter-start.sh", 0o555)],
                         // The image runs as 59000:59000 (USER in its Dockerfile): the secret is that user's.
                         secrets: [mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_EXPORTER_USER)],
+                        // busybox wget (alpine base); /health answers "ok" without scraping Redis (oliver006/redis_exporter exporter/http.go, healthHandler).
+                        healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9121/health"], { interval: 15, timeout: 3, retries: 3, startPeriod: 10 }),
                     },
+                    resources: swarmResources("exporter"),
                     placement: { constraints: placeOn("app") },
                     networksAdvanceds: [attachNetwork(ctx.networks.app), attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
+                updateConfig: statelessUpdate(1, "5s", "20s"),
+                rollbackConfig: statelessRollback(1, "20s"),
             },
             { parent: this, provider: ctx.provider },
         );
@@ -210,7 +228,9 @@ export class Redis extends pulumi.ComponentResource {
             configs: ReturnType<typeof mountConfig>[];
             secrets: ReturnType<typeof mountSecret>[];
             port: number;
-            resources?: ReturnType<typeof swarmResources>;
+            resources: ReturnType<typeof swarmResources>;
+            /** The container health check (redis-cli, which the redis image ships). */
+            healthcheck: ReturnType<typeof healthcheck>;
         },
     ): docker.Service {
         const ctx = args.swarm;
@@ -228,6 +248,7 @@ export class Redis extends pulumi.ComponentResource {
                         configs: spec.configs,
                         secrets: spec.secrets,
                         mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
+                        healthcheck: spec.healthcheck,
                     },
                     placement: { constraints: placeOn("data", { hostname: h.hostname }) },
                     resources: spec.resources,

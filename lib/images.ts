@@ -54,6 +54,11 @@ export interface ImageFacts {
     readonly entrypoint: readonly string[];
     readonly cmd: readonly string[];
     readonly workdir?: string;
+    /**
+     * The executable the service's container health check runs, present in this image (see notes/sources): the
+     * Swarm stand-in images mirror it so a check that passes there runs here too.
+     */
+    readonly healthTool?: string;
     /** /bin/sh exists (our rendered start scripts run under it). */
     readonly shell: boolean;
     readonly paths: readonly ImagePath[];
@@ -76,6 +81,7 @@ export const HAPROXY_USER: ImageUser = { name: "haproxy", uid: 99, gid: 99 };
 export const IMAGES: readonly ImageFacts[] = [
     {
         key: "spiloImage",
+        healthTool: "curl",
         image: "ghcr.io/zalando/spilo-17:4.0-p2",
         user: ROOT,
         readsFilesAs: ROOT,
@@ -109,6 +115,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "etcdImage",
+        healthTool: "etcdctl",
         image: "quay.io/coreos/etcd:v3.5.17",
         user: ROOT,
         entrypoint: [],
@@ -122,6 +129,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "haproxyImage",
+        healthTool: "bash",
         image: "haproxy:2.8.11",
         user: HAPROXY_USER,
         entrypoint: ["docker-entrypoint.sh"],
@@ -135,6 +143,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "redisImage",
+        healthTool: "redis-cli",
         image: "redis:7.2.6-alpine",
         user: ROOT,
         accounts: [REDIS_USER],
@@ -157,6 +166,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "redisExporterImage",
+        healthTool: "wget",
         image: "oliver006/redis_exporter:v1.66.0-alpine",
         user: REDIS_EXPORTER_USER,
         entrypoint: ["/redis_exporter"],
@@ -172,6 +182,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "postgresExporterImage",
+        healthTool: "wget",
         image: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
         user: NOBODY,
         entrypoint: ["/bin/postgres_exporter"],
@@ -184,6 +195,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "blackboxExporterImage",
+        healthTool: "wget",
         image: "prom/blackbox-exporter:v0.25.0",
         user: ROOT,
         entrypoint: ["/bin/blackbox_exporter"],
@@ -197,6 +209,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "awsCliImage",
+        healthTool: "sh",
         image: "amazon/aws-cli:2.22.10",
         user: ROOT,
         entrypoint: ["/usr/local/bin/aws"],
@@ -213,6 +226,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "socketProxyImage",
+        healthTool: "wget",
         image: "tecnativa/docker-socket-proxy:0.3.0",
         user: ROOT,
         entrypoint: ["docker-entrypoint.sh"],
@@ -225,6 +239,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "traefikImage",
+        healthTool: "traefik",
         image: "traefik:v3.6.24",
         user: ROOT,
         entrypoint: ["/entrypoint.sh"],
@@ -246,6 +261,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "prometheusImage",
+        healthTool: "wget",
         image: "prom/prometheus:v2.55.1",
         user: NOBODY,
         entrypoint: ["/bin/prometheus"],
@@ -263,6 +279,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "alertmanagerImage",
+        healthTool: "wget",
         image: "prom/alertmanager:v0.27.0",
         user: NOBODY,
         entrypoint: ["/bin/alertmanager"],
@@ -280,6 +297,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "frontendImage",
+        healthTool: "curl",
         image: "kubeworkz/ops_center:frontend-1.4.2",
         user: ROOT,
         entrypoint: [],
@@ -293,6 +311,7 @@ export const IMAGES: readonly ImageFacts[] = [
     },
     {
         key: "backendImage",
+        healthTool: "curl",
         image: "kubeworkz/ops_center:backend-1.4.2",
         user: ROOT,
         entrypoint: [],

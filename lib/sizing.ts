@@ -29,6 +29,20 @@ export const TIER_SIZES = {
     traefik: { limits: { cpus: 1, memory: "1G" }, reservations: { cpus: 0.25, memory: "256M" } },
     /** Not in the design: Prometheus's TSDB head for this program's ~30 targets at 15 s fits in 2G. */
     prometheus: { limits: { cpus: 1, memory: "2G" }, reservations: { cpus: 0.25, memory: "512M" } },
+    /** Not in the design: etcd for Patroni's few keys (a DCS of kilobytes); 0.5 CPU/512M is ample. */
+    etcd: { limits: { cpus: 0.5, memory: "512M" }, reservations: { cpus: 0.1, memory: "128M" } },
+    /** Not in the design: the Postgres router (HAProxy, TCP only, a few hundred connections). */
+    postgresRouter: { limits: { cpus: 0.5, memory: "256M" }, reservations: { cpus: 0.1, memory: "64M" } },
+    /** Not in the design: a Redis Sentinel (no data, a handful of connections). */
+    sentinel: { limits: { cpus: 0.25, memory: "128M" }, reservations: { cpus: 0.05, memory: "32M" } },
+    /** Not in the design: redis_exporter, postgres_exporter, blackbox_exporter (one scrape every 15 s). */
+    exporter: { limits: { cpus: 0.25, memory: "128M" }, reservations: { cpus: 0.05, memory: "32M" } },
+    /** Not in the design: Alertmanager (a few alerts, a small notification log). */
+    alertmanager: { limits: { cpus: 0.25, memory: "256M" }, reservations: { cpus: 0.05, memory: "64M" } },
+    /** Not in the design: the Docker socket proxy in front of the Swarm API (HAProxy, read-only). */
+    socketProxy: { limits: { cpus: 0.25, memory: "128M" }, reservations: { cpus: 0.05, memory: "32M" } },
+    /** Not in the design: the hourly Redis RDB copy (redis-cli --rdb and aws s3 cp of a snapshot below the 2G Redis limit). */
+    rdbBackup: { limits: { cpus: 0.5, memory: "256M" }, reservations: { cpus: 0.05, memory: "64M" } },
 } as const satisfies Record<string, TierSize>;
 
 export type Tier = keyof typeof TIER_SIZES;

@@ -40,12 +40,14 @@ export function demandServices(cfg: HaConfig): FitService[] {
     const appHosts = existing ? [] : Array.from({ length: cfg.hosts.pools.app.count }, (_, i) => `app-${i}`);
     const on = (role: string, hostname?: string) => [`node.labels.role==${role}`, ...(hostname ? [`node.hostname==${hostname}`] : [])];
     const stop: FitRollout = { order: "stop-first", parallelism: 1 };
+    /** statelessUpdate/statelessRollback(1, ...) of lib/swarmSpec.ts: the exporters and the socket proxy. */
+    const start: FitRollout = { order: "start-first", parallelism: 1 };
     const sized = (tier: Tier) => tierResources(tier);
     const one = (name: string, constraints: string[], extra: Partial<FitService> = {}): FitService => ({ name: `${PREFIX}-${name}`, mode: "replicated", replicas: 1, constraints, update: stop, rollback: stop, ...extra });
     const services: FitService[] = [];
 
     // Edge
-    services.push({ name: `${PREFIX}-socket-proxy`, mode: "global", replicas: 0, constraints: ["node.role==manager"], update: stop, rollback: stop });
+    services.push({ name: `${PREFIX}-socket-proxy`, mode: "global", replicas: 0, constraints: ["node.role==manager"], ...sized("socketProxy"), update: start, rollback: start });
     services.push({ name: `${PREFIX}-traefik`, mode: "global", replicas: 0, constraints: on("edge"), ...sized("traefik"), update: stop, rollback: stop, hostPorts: [80, 443, 8082] });
 
     // Stateless web tiers: at most one task per app node.
@@ -60,10 +62,10 @@ export function demandServices(cfg: HaConfig): FitService[] {
 
     // Postgres: etcd and Patroni members pinned to data host i; HAProxy on any two data hosts.
     const pin = (i: number) => (dataHosts.length > 0 ? on("data", dataHosts[i % dataHosts.length]) : on("data"));
-    for (let i = 0; i < cfg.postgres.etcdMembers; i++) services.push(one(`etcd-${i + 1}`, pin(i), { maxReplicas: 1 }));
+    for (let i = 0; i < cfg.postgres.etcdMembers; i++) services.push(one(`etcd-${i + 1}`, pin(i), { maxReplicas: 1, ...sized("etcd") }));
     const pg = postgresTier(cfg.builtAs);
     for (let i = 0; i < cfg.postgres.members; i++) services.push(one(`pg-${i + 1}`, pin(i), { maxReplicas: 1, ...sized(pg) }));
-    services.push({ name: `${PREFIX}-postgres-router`, mode: "replicated", replicas: 2, constraints: on("data"), maxReplicas: 1, update: { order: "start-first", parallelism: 1 }, rollback: stop });
+    services.push({ name: `${PREFIX}-postgres-router`, mode: "replicated", replicas: 2, constraints: on("data"), maxReplicas: 1, ...sized("postgresRouter"), update: { order: "start-first", parallelism: 1 }, rollback: stop });
 
     // Redis: nodes and sentinels pinned to data host i, host-mode ports where the host address is announced.
     const nodeCount = primary ? 1 + cfg.redis.replicas : cfg.redis.replicas;
@@ -71,17 +73,17 @@ export function demandServices(cfg: HaConfig): FitService[] {
     for (let i = 0; i < nodeCount; i++) {
         services.push(one(`redis-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { ...sized("redis"), hostPorts: hostPorts(6379) }));
     }
-    if (primary) for (let i = 0; i < cfg.redis.sentinels; i++) services.push(one(`redis-sentinel-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { hostPorts: hostPorts(26379) }));
-    services.push(one("redis-rdb-backup", on("data", dataHosts[(primary ? 1 : 0) % dataHosts.length])));
-    services.push(one("redis-exporter", on("app")));
+    if (primary) for (let i = 0; i < cfg.redis.sentinels; i++) services.push(one(`redis-sentinel-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { ...sized("sentinel"), hostPorts: hostPorts(26379) }));
+    services.push(one("redis-rdb-backup", on("data", dataHosts[(primary ? 1 : 0) % dataHosts.length]), sized("rdbBackup")));
+    services.push(one("redis-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
 
     // Monitoring: Prometheus and Alertmanager pinned to the app host holding their volume.
     const mon = monitoringHosts(appHosts);
     const pinned = (host: string | undefined) => (host ? on("app", host) : [...on("app"), "node.labels.monitoring==true"]);
     services.push(one("prometheus", pinned(mon.prometheus), { maxReplicas: 1, ...sized("prometheus") }));
-    services.push(one("alertmanager", pinned(mon.alertmanager), { maxReplicas: 1 }));
-    services.push(one("postgres-exporter", on("app")));
-    services.push(one("blackbox-exporter", on("app")));
+    services.push(one("alertmanager", pinned(mon.alertmanager), { maxReplicas: 1, ...sized("alertmanager") }));
+    services.push(one("postgres-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
+    services.push(one("blackbox-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
     return services;
 }
 

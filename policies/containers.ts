@@ -3,6 +3,7 @@
  * reservations, pinned images, no literal secret in environment values or labels, update order by kind
  * (stateless start-first with rollback, stateful stop-first and pinned), networks attached by id.
  */
+import { nodeOf, startFirstBlocked } from "./placement";
 import { forStackType, forType, isStateful, props, Props, resourcesOf, ResourcePolicy, STATEFUL_IMAGES, StackPolicy, TYPES } from "./support";
 
 export const swarmHealthcheck: ResourcePolicy = {
@@ -106,26 +107,26 @@ export const swarmNoLiteralSecret: ResourcePolicy = {
     }),
 };
 
-/** Host-mode published ports: a second task on the same node cannot bind them, so start-first is impossible. */
-function publishesHostPorts(p: Props): boolean {
-    return ((p.endpointSpec?.ports ?? []) as Props[]).some((x) => x.publishMode === "host");
-}
-
-export const swarmStatelessUpdate: ResourcePolicy = {
+export const swarmStatelessUpdate: StackPolicy = {
     name: "swarm-stateless-update",
-    description: "Stateless services update start-first (stop-first only when they publish host ports) and roll back on failure.",
+    description:
+        "Stateless services update start-first and roll back on failure; stop-first only where start-first cannot place its extra task (host-mode ports, or replicas filling every eligible host under maxReplicas: lib/fit.ts, the rule ha-rolling-update-room applies).",
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Set updateConfig { order: \"start-first\", failureAction: \"rollback\", parallelism: 1, monitor } and a rollbackConfig.",
     configSchema: { properties: { statefulImages: { type: "array", items: { type: "string" }, default: STATEFUL_IMAGES } } },
-    validateResource: forType(TYPES.service, (p, args, report) => {
+    validateStack: forStackType(TYPES.service, (services, args, report) => {
         const { statefulImages } = args.getConfig<{ statefulImages: string[] }>();
-        if (isStateful(p, statefulImages)) return;
-        const u = p.updateConfig ?? {};
-        const want = publishesHostPorts(p) ? "stop-first" : "start-first";
-        // Docker's defaults: order stop-first, failure_action pause.
-        if ((u.order ?? "stop-first") !== want) report(`service ${p.name}: updateConfig.order is ${u.order ?? "stop-first (default)"}, want ${want}`);
-        if (u.failureAction !== "rollback") report(`service ${p.name}: updateConfig.failureAction is ${u.failureAction ?? "pause (default)"}, want rollback`);
+        const nodes = resourcesOf(args, TYPES.instance).map((r) => nodeOf(props(r)));
+        for (const s of services) {
+            const p = props(s);
+            if (isStateful(p, statefulImages)) continue;
+            const u = p.updateConfig ?? {};
+            const want = startFirstBlocked(p, nodes) ? "stop-first" : "start-first";
+            // Docker's defaults: order stop-first, failure_action pause.
+            if ((u.order ?? "stop-first") !== want) report(`service ${p.name}: updateConfig.order is ${u.order ?? "stop-first (default)"}, want ${want}`, s.urn);
+            if (u.failureAction !== "rollback") report(`service ${p.name}: updateConfig.failureAction is ${u.failureAction ?? "pause (default)"}, want rollback`, s.urn);
+        }
     }),
 };
 
@@ -155,10 +156,10 @@ export const swarmStatefulUpdate: ResourcePolicy = {
 
 export const swarmNetworksById: StackPolicy = {
     name: "swarm-networks-by-id",
-    description: "Swarm services attach networks by id: the provider reads back ids, so a name diffs (and replaces) forever.",
+    description: "Swarm services attach networks by id (networksAdvanceds[].id): the provider reads back ids, and its name field is deprecated.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Use networksAdvanceds: [{ name: network.id }] (the field is called name, the provider wants the id).",
+    remediationSteps: "Use networksAdvanceds: [{ id: network.id }] (@pulumi/docker 5.2: the id field, \"Please use docker_network.id\"; name is deprecated).",
     validateStack: forStackType(TYPES.service, (services, args, report) => {
         const networks = resourcesOf(args, TYPES.network).map(props);
         const names = new Set(networks.map((n) => n.name).filter((x) => typeof x === "string"));
@@ -166,11 +167,15 @@ export const swarmNetworksById: StackPolicy = {
         for (const s of services) {
             const byName: string[] = [];
             const unknown: string[] = [];
+            const deprecated: string[] = [];
             for (const a of (props(s).taskSpec?.networksAdvanceds ?? []) as Props[]) {
-                const ref = String(a.name ?? "");
+                if (a.name !== undefined && a.name !== null && a.name !== "") deprecated.push(String(a.name));
+                if (a.id === undefined || a.id === null || a.id === "") continue;
+                const ref = String(a.id);
                 if (names.has(ref) && !ids.has(ref)) byName.push(ref);
                 else if (!ids.has(ref) && ids.size > 0 && !/^[a-z0-9]{25}$|^[0-9a-f]{64}$/.test(ref)) unknown.push(ref);
             }
+            if (deprecated.length) report(`service ${props(s).name} attaches ${deprecated.join(", ")} through the deprecated name field: use id`, s.urn);
             if (byName.length) report(`service ${props(s).name} attaches ${byName.join(", ")} by name`, s.urn);
             if (unknown.length) report(`service ${props(s).name} attaches ${unknown.join(", ")}: neither a network id of this stack nor a Docker id`, s.urn);
         }

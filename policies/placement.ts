@@ -4,7 +4,8 @@
  * hosts it can land on, that no limit exceeds a host (Docker refuses "Range of CPUs is from 0.01 to N"), and that
  * every start-first update can place its extra task (moby/moby#40797: max_replicas_per_node blocks it by design).
  */
-import { INSTANCE_TYPES } from "./instanceTypes";
+import { checkFit, FitHost, fitServiceFromArgs, ServiceArgsJson } from "../lib/fit";
+import { INSTANCE_TYPES } from "../lib/instanceTypes";
 import type { Props } from "./support";
 
 export interface SwarmNode {
@@ -26,6 +27,8 @@ export interface SwarmTask {
     readonly limitMem: number;
     /** True when an update or rollback starts the new task before stopping the old one. */
     readonly startFirst: boolean;
+    /** The service's inputs, for lib/fit.ts's rollout rule (startFirstBlocked). */
+    readonly source: Props;
 }
 
 /** A Swarm node from an EC2 instance's inputs: hostname from cloud-init, labels from its tags. */
@@ -54,6 +57,7 @@ export function taskOf(p: Props): SwarmTask {
         limitCpu: n(r.limits?.nanoCpus) / 1e9,
         limitMem: n(r.limits?.memoryBytes),
         startFirst: p.updateConfig?.order === "start-first" || p.rollbackConfig?.order === "start-first",
+        source: p,
     };
 }
 
@@ -88,7 +92,7 @@ export function fitProblems(tasks: readonly SwarmTask[], nodes: readonly SwarmNo
     for (const node of nodes) {
         const size = INSTANCE_TYPES[node.instanceType];
         if (!size) {
-            problems.push(`host ${node.hostname}: instance type ${node.instanceType} is not in policies/instanceTypes.ts`);
+            problems.push(`host ${node.hostname}: instance type ${node.instanceType} is not in lib/instanceTypes.ts`);
             continue;
         }
         const here = tasks.filter((t) => eligible(t, [node]).length === 1);
@@ -126,9 +130,10 @@ export function rollingProblems(tasks: readonly SwarmTask[], nodes: readonly Swa
             if (full.length) problems.push(`${t.name}: global start-first update has no room for a second task on ${full.join(", ")}`);
             continue;
         }
-        const slots = t.maxReplicas === undefined ? Infinity : hosts.length * t.maxReplicas;
-        if (slots <= t.replicas) {
-            problems.push(`${t.name}: ${t.replicas} replicas, maxReplicas ${t.maxReplicas} on ${hosts.length} eligible hosts: a start-first update has no host for its extra task`);
+        // The same rule swarm-stateless-update applies to accept stop-first (lib/fit.ts, via startFirstBlocked).
+        const blocked = startFirstBlocked(t.source, nodes);
+        if (blocked) {
+            problems.push(blocked);
             continue;
         }
         if (!hosts.some(fits) && (t.reserveCpu > 0 || t.reserveMem > 0)) problems.push(`${t.name}: no eligible host has room for the extra task's reservation during a start-first update`);
@@ -139,3 +144,30 @@ export function rollingProblems(tasks: readonly SwarmTask[], nodes: readonly Swa
 function round(x: number): number {
     return Math.round(x * 100) / 100;
 }
+
+/** A Swarm node as lib/fit.ts sees it; undefined when its instance type is not in lib/instanceTypes.ts. */
+export function fitHostOf(node: SwarmNode): FitHost | undefined {
+    const size = INSTANCE_TYPES[node.instanceType];
+    if (!size) return undefined;
+    return { hostname: node.hostname, labels: node.labels, manager: node.manager, cpus: size.vcpus, memoryBytes: size.memoryGiB * GiB, instanceType: node.instanceType };
+}
+
+/**
+ * Why a start-first update or rollback of this service could never place its extra task on these nodes
+ * (lib/fit.ts's "rollout" rule: replicas fill every eligible host under maxReplicas, or host-mode ports;
+ * moby/moby#40797), or undefined when it could. Evaluated with both orders set to start-first, whatever the
+ * service declares, so `swarm-stateless-update` (which then accepts stop-first) and `ha-rolling-update-room`
+ * (which then refuses start-first) apply one rule. Nodes unknown (an existing Swarm): a capped service cannot be
+ * shown to place, as lib/sizing.ts cappedUpdateOrder also assumes.
+ */
+export function startFirstBlocked(p: Props, nodes: readonly SwarmNode[]): string | undefined {
+    const a = JSON.parse(JSON.stringify(p)) as ServiceArgsJson & Props;
+    const u = { ...(a.updateConfig ?? {}), order: "start-first" };
+    const r = { ...(a.rollbackConfig ?? {}), order: "start-first" };
+    const svc = fitServiceFromArgs({ ...a, taskSpec: a.taskSpec ?? {}, updateConfig: u, rollbackConfig: r });
+    if (nodes.length === 0) return svc.maxReplicas && svc.mode === "replicated" ? `${svc.name}: capped at maxReplicas ${svc.maxReplicas} on a Swarm of unknown size` : undefined;
+    const hosts = nodes.map(fitHostOf).filter((h): h is FitHost => h !== undefined);
+    const problem = checkFit(hosts, [svc]).find((x) => x.kind === "rollout");
+    return problem?.message;
+}
+

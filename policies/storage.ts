@@ -23,6 +23,31 @@ function perBucket(type: string, check: (bucket: PolicyResource, attached: Props
     });
 }
 
+/**
+ * True when bucket `b` is the target of another bucket's server access logging (an `aws:s3/bucketLogging`
+ * resource whose targetBucket is this bucket): a log bucket. S3 writes server access logs to it as the logging
+ * service, which supports only SSE-S3 (AES256) default encryption on the target bucket; and a log bucket does
+ * not log to itself (each delivery would log another entry). Source: AWS, Amazon S3 User Guide, "Enabling Amazon
+ * S3 server access logging" (docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html,
+ * the destination bucket's default encryption: SSE-S3 only), the page aws-cdk#23385/#23514 built their check on.
+ * (aws-cdk#25350 reports that a customer-managed KMS key with a key policy for logging.s3.amazonaws.com also
+ * delivers; the pack holds the documented rule.)
+ */
+export function isLogBucket(b: PolicyResource, args: StackValidationArgs): boolean {
+    const ids = refs(b);
+    return resourcesOf(args, TYPES.bucketLogging).map(props).some((l) => ids.has(String(l.targetBucket)) && !ids.has(String(l.bucket)));
+}
+
+/** Like perBucket, with the stack's args for isLogBucket. */
+function perBucketWithArgs(type: string, check: (bucket: PolicyResource, attached: Props[], args: StackValidationArgs, report: ReportViolation) => void) {
+    return forStackType(TYPES.bucket, (buckets: PolicyResource[], args: StackValidationArgs, report: ReportViolation) => {
+        for (const b of buckets) {
+            const ids = refs(b);
+            check(b, resourcesOf(args, type).map(props).filter((p) => ids.has(String(p.bucket))), args, report);
+        }
+    });
+}
+
 export const s3BucketVersioned: StackPolicy = {
     name: "s3-bucket-versioned",
     description: "Every S3 bucket has versioning enabled (a deleted or overwritten backup can be recovered).",
@@ -38,12 +63,19 @@ export const s3BucketVersioned: StackPolicy = {
 
 export const s3BucketSseKms: StackPolicy = {
     name: "s3-bucket-sse-kms",
-    description: "Every S3 bucket encrypts by default with SSE-KMS under a customer key.",
+    description: "Every S3 bucket encrypts by default with SSE-KMS under a customer key; a server access log bucket with SSE-S3 (the only encryption S3 log delivery documents).",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and kmsMasterKeyId set.",
-    validateStack: perBucket(TYPES.bucketSse, (b, attached, report) => {
+    remediationSteps: "Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and kmsMasterKeyId set (AES256 on a server access log bucket).",
+    validateStack: perBucketWithArgs(TYPES.bucketSse, (b, attached, args, report) => {
         const rules = attached.flatMap((s) => (s.rules ?? []) as Props[]);
+        if (isLogBucket(b, args)) {
+            const algorithms = rules.map((r) => r.applyServerSideEncryptionByDefault?.sseAlgorithm);
+            if (algorithms.length === 0 || algorithms.some((a) => a !== "AES256")) {
+                report(`bucket ${b.name} receives server access logs: its default encryption must be SSE-S3 (AES256), not ${algorithms.length ? algorithms.join(", ") : "unset"}`, b.urn);
+            }
+            return;
+        }
         const kms = rules.some((r) => {
             const d = r.applyServerSideEncryptionByDefault ?? {};
             return (d.sseAlgorithm === "aws:kms" || d.sseAlgorithm === "aws:kms:dsse") && typeof d.kmsMasterKeyId === "string" && d.kmsMasterKeyId !== "";
@@ -112,13 +144,18 @@ export const s3Lifecycle: StackPolicy = {
 
 export const s3AccessLogged: StackPolicy = {
     name: "s3-access-logged",
-    description: "Every S3 bucket that holds data has server access logging to another bucket.",
+    description: "Every S3 bucket that holds data has server access logging to another bucket (a log bucket itself is exempt: it does not log to itself).",
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Add an aws.s3.BucketLogging for the bucket with a targetBucket (a log bucket with its own retention).",
-    validateStack: perBucket(TYPES.bucketLogging, (b, attached, report) => {
+    validateStack: perBucketWithArgs(TYPES.bucketLogging, (b, attached, args, report) => {
         const ids = refs(b);
-        const ok = attached.some((l) => typeof l.targetBucket === "string" && l.targetBucket !== "" && !ids.has(l.targetBucket));
+        if (attached.some((l) => ids.has(String(l.targetBucket)))) {
+            report(`bucket ${b.name} has no BucketLogging to a separate target bucket: it logs to itself`, b.urn);
+            return;
+        }
+        if (isLogBucket(b, args)) return;
+        const ok = attached.some((l) => typeof l.targetBucket === "string" && l.targetBucket !== "");
         if (!ok) report(`bucket ${b.name} has no BucketLogging to a separate target bucket`, b.urn);
     }),
 };

@@ -7,6 +7,7 @@ import {
     imagePinned, literalSecret, swarmHealthcheck, swarmImagePinned, swarmNetworksById, swarmNoLiteralSecret, swarmResources, swarmRestartPolicy, swarmStatefulUpdate, swarmStatelessUpdate,
 } from "../policies/containers";
 import { dnsAlarmsUsEast1, dnsFailoverRecord, dnsFailoverTime, dnsFailoverTtl } from "../policies/dns";
+import { haRollingUpdateRoom } from "../policies/stack";
 import { TYPES } from "../policies/support";
 import { runResource, runStack, StackResource, withField } from "./support/policyArgs";
 
@@ -24,7 +25,7 @@ function happyService(): Record<string, unknown> {
                 env: { DATABASE_PASSWORD_FILE: "/run/secrets/db_password", LOG_LEVEL: "info" },
                 healthcheck: { tests: ["CMD", "curl", "-fsS", "http://localhost/health"], interval: "10s", timeout: "3s", retries: 3 },
             },
-            networksAdvanceds: [{ name: "net-edge-id" }],
+            networksAdvanceds: [{ id: "net-edge-id" }],
             placement: { constraints: ["node.labels.role==app"], maxReplicas: 1 },
             resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 536870912 }, reservation: { nanoCpus: 250_000_000, memoryBytes: 268435456 } },
             restartPolicy: { condition: "on-failure", maxAttempts: 3 },
@@ -41,8 +42,14 @@ function happyStateful(): Record<string, unknown> {
 
 const run = (policy: Parameters<typeof runResource>[0], props: Record<string, unknown>) => runResource(policy, { type: TYPES.service, props });
 
+/** `n` app hosts (t3.large), as the program registers them: hostname in cloud-init, role in a tag. */
+const appHosts = (n: number): StackResource[] =>
+    Array.from({ length: n }, (_, i) => ({ type: TYPES.instance, name: `app-${i}`, props: { userData: `#cloud-config\nhostname: app-${i}\n`, tags: { Name: `opscenter-app-${i}`, role: "app" }, instanceType: "t3.large" } }));
+/** swarm-stateless-update on one service and `hosts` app hosts (4 by default: one free for a start-first task). */
+const stateless = (props: Record<string, unknown>, hosts = 4) => runStack(swarmStatelessUpdate, [...appHosts(hosts), { type: TYPES.service, name: "subject", props }]);
+
 describe("container policies", () => {
-    for (const p of [swarmHealthcheck, swarmRestartPolicy, swarmResources, swarmImagePinned, swarmNoLiteralSecret, swarmStatelessUpdate, swarmStatefulUpdate]) {
+    for (const p of [swarmHealthcheck, swarmRestartPolicy, swarmResources, swarmImagePinned, swarmNoLiteralSecret, swarmStatefulUpdate]) {
         it(`${p.name}: the happy-path service passes`, async () => assert.deepEqual(await run(p, happyService()), []));
     }
     it("swarm-healthcheck: no health check fails", async () => one(await run(swarmHealthcheck, withField(happyService(), "taskSpec.containerSpec.healthcheck", undefined)), /no health check/));
@@ -68,12 +75,24 @@ describe("container policies", () => {
         assert.equal(literalSecret("REDIS_PASSWORD_FILE", "/run/secrets/redis_password"), undefined);
         assert.equal(literalSecret("AUTH_TOKEN", "/run/secrets/token"), undefined);
     });
-    it("swarm-stateless-update: stop-first fails for a stateless service", async () => one(await run(swarmStatelessUpdate, withField(happyService(), "updateConfig.order", "stop-first")), /want start-first/));
-    it("swarm-stateless-update: failure action pause fails", async () => one(await run(swarmStatelessUpdate, withField(happyService(), "updateConfig.failureAction", "pause")), /want rollback/));
-    it("swarm-stateless-update: host-mode ports must update stop-first", async () => {
-        const withPorts = withField(happyService(), "endpointSpec", { ports: [{ publishMode: "host", publishedPort: 443, targetPort: 443 }] });
-        one(await run(swarmStatelessUpdate, withPorts), /want stop-first/);
-        assert.deepEqual(await run(swarmStatelessUpdate, withField(withPorts, "updateConfig.order", "stop-first")), []);
+    it("swarm-stateless-update: the happy-path service passes (4 app hosts: a free one for the extra task)", async () => assert.deepEqual(await stateless(happyService()), []));
+    it("swarm-stateless-update: stop-first fails for a stateless service", async () => one(await stateless(withField(happyService(), "updateConfig.order", "stop-first")), /want start-first/));
+    it("swarm-stateless-update: failure action pause fails", async () => one(await stateless(withField(happyService(), "updateConfig.failureAction", "pause")), /want rollback/));
+    it("swarm-stateless-update: a global service with host-mode ports must update stop-first (Traefik)", async () => {
+        const global = withField(happyService(), "mode", { global: true });
+        assert.deepEqual(await stateless(global), []);
+        const withPorts = withField(global, "endpointSpec", { ports: [{ publishMode: "host", publishedPort: 443, targetPort: 443 }] });
+        one(await stateless(withPorts), /want stop-first/);
+        assert.deepEqual(await stateless(withField(withPorts, "updateConfig.order", "stop-first")), []);
+    });
+    it("swarm-stateless-update: replicas filling every eligible host under maxReplicas must roll stop-first (moby#40797), as ha-rolling-update-room says", async () => {
+        one(await stateless(happyService(), 3), /want stop-first/);
+        assert.deepEqual(await stateless(withField(happyService(), "updateConfig.order", "stop-first"), 3), []);
+        const room = await runStack(haRollingUpdateRoom, [...appHosts(3), { type: TYPES.service, name: "frontend", props: happyService() }]);
+        one(room, /opscenter-frontend.*never places/);
+    });
+    it("swarm-stateless-update: a capped service on a Swarm of unknown size may roll stop-first (lib/sizing.ts cappedUpdateOrder)", async () => {
+        assert.deepEqual(await stateless(withField(happyService(), "updateConfig.order", "stop-first"), 0), []);
     });
     it("swarm-stateful-update: a pinned stop-first stateful service passes", async () => assert.deepEqual(await run(swarmStatefulUpdate, happyStateful()), []));
     it("swarm-stateful-update: an unpinned stateful service fails (issue 8: Prometheus, Alertmanager)", async () => {
@@ -83,7 +102,7 @@ describe("container policies", () => {
     it("swarm-stateful-update: a database image is stateful without a volume", async () => {
         const redis = withField(withField(happyService(), "taskSpec.containerSpec.image", "redis:7.2.6-alpine"), "updateConfig.order", "stop-first");
         one(await run(swarmStatefulUpdate, redis), /not pinned/);
-        assert.deepEqual(await run(swarmStatelessUpdate, redis), [], "and then not held to the stateless rule");
+        assert.deepEqual(await stateless(redis), [], "and then not held to the stateless rule");
     });
 
     const nets: StackResource[] = [
@@ -92,10 +111,13 @@ describe("container policies", () => {
     ];
     it("swarm-networks-by-id: attaching by id passes", async () => assert.deepEqual(await runStack(swarmNetworksById, nets), []));
     it("swarm-networks-by-id: attaching by name fails (issue 7)", async () => {
-        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "opscenter-edge" }]) }]), /by name/);
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ id: "opscenter-edge" }]) }]), /by name/);
     });
     it("swarm-networks-by-id: an unknown reference fails", async () => {
-        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "somewhere" }]) }]), /neither/);
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ id: "somewhere" }]) }]), /neither/);
+    });
+    it("swarm-networks-by-id: the deprecated name field fails, even holding the id (provider 5.2: \"Please use docker_network.id\")", async () => {
+        one(await runStack(swarmNetworksById, [nets[0], { ...nets[1], props: withField(happyService(), "taskSpec.networksAdvanceds", [{ name: "net-edge-id" }]) }]), /deprecated name/);
     });
 });
 

@@ -66,6 +66,25 @@ describe("storage policies", () => {
             assert.ok(Array.isArray(out) && out.length === 1 && re.test(out[0]), `got ${JSON.stringify(out)}`);
         });
     }
+    const logFindings = async (policy: Parameters<typeof runStack>[0], rs: StackResource[]) => {
+        const out = await runStack(policy, rs);
+        return out === "not-applicable" ? out : out.filter((m) => m.includes("bucket logs"));
+    };
+    const logSse = (sseAlgorithm: string): StackResource => ({ type: TYPES.bucketSse, name: "logs-sse", props: { bucket: "logs-bucket", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm } }] } });
+    it("s3-bucket-sse-kms: the server access log bucket passes with SSE-S3 (S3 log delivery's documented encryption)", async () => {
+        assert.deepEqual(await logFindings(s3BucketSseKms, [...happyBucket(), logSse("AES256")]), []);
+    });
+    it("s3-bucket-sse-kms: the server access log bucket with aws:kms is a violation", async () => {
+        const out = await logFindings(s3BucketSseKms, [...happyBucket(), logSse("aws:kms")]);
+        assert.ok(Array.isArray(out) && out.length === 1 && /must be SSE-S3 \(AES256\), not aws:kms/.test(out[0]), JSON.stringify(out));
+    });
+    it("s3-access-logged: the server access log bucket itself needs no access logging", async () => {
+        assert.deepEqual(await logFindings(s3AccessLogged, happyBucket()), []);
+    });
+    it("s3-access-logged: a bucket is a log bucket only while a BucketLogging targets it", async () => {
+        const out = await logFindings(s3AccessLogged, broken("log", "", "DROP"));
+        assert.ok(Array.isArray(out) && out.length === 1 && /no BucketLogging/.test(out[0]), JSON.stringify(out));
+    });
     it("bucket policies are not applicable to a stack without buckets", async () => {
         assert.equal(await runStack(s3BucketVersioned, [{ type: TYPES.vpc, name: "v", props: {} }]), "not-applicable");
     });

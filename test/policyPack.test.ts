@@ -162,14 +162,20 @@ describe("npm run policy (the CLI)", () => {
 
 describe("the pack on the offline plans", () => {
     for (const stack of STACKS) {
-        it(`${stack}: zero mandatory violations`, { todo: "fails until issues 7 and 8 are merged and the remaining service findings are fixed: see the printed report" }, async () => {
+        it(`${stack}: zero mandatory violations`, async () => {
             const r = await runPack(planStack(stack) as PlanLike);
             const mandatory = r.findings.filter((f) => f.policyLevel === "mandatory");
             assert.equal(mandatory.length, 0, formatReport(r));
         });
     }
-    it("a config the validator accepts but the hosts cannot hold (r6i.large data hosts in the primary) fails ha-reservations-fit", async () => {
-        const r = await runPack(planStack("us-east-1", { dataInstanceType: "r6i.large" }) as PlanLike);
+    it("hosts that cannot hold their tasks (r6i.large data hosts in the primary): the validator stops it first (issue 8), and ha-reservations-fit catches it in a plan", async () => {
+        assert.throws(() => planStack("us-east-1", { dataInstanceType: "r6i.large" }), (e: unknown) => e instanceof PlanFailed && /dataInstanceType = "r6i.large" does not fit/.test(e.message));
+        const plan = JSON.parse(JSON.stringify(planStack("us-east-1"))) as PlanLike;
+        for (const x of plan.resources) {
+            const inputs = x.inputs as { instanceType?: string; tags?: Record<string, string> };
+            if (x.type === "aws:ec2/instance:Instance" && inputs.tags?.role === "data") inputs.instanceType = "r6i.large";
+        }
+        const r = await runPack(plan);
         const fit = r.findings.filter((f) => f.policy === "ha-reservations-fit" && /opscenter-pg-1: CPU limit 4 exceeds host data-0 \(r6i.large, 2 vCPU\)/.test(f.message));
         assert.equal(fit.length, 1, formatReport(r));
     });
