@@ -141,7 +141,10 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
         // rollbackConfig sets only monitor, order, parallelism: delay 0s and failure action pause by default
         assert.deepEqual(tr.RollbackConfig, { Parallelism: 1, Delay: 0, FailureAction: "pause", Monitor: 30e9, MaxFailureRatio: 0, Order: "stop-first" });
         // no updateConfig block: no UpdateConfig (createServiceUpdateConfig returns nil)
-        assert.equal(spec(plan(), "opscenter-socket-proxy").UpdateConfig, undefined);
+        const bare = edited(plan(), "opscenter-socket-proxy", (i) => {
+            delete i.updateConfig;
+        });
+        assert.equal(translateService(bare).spec.UpdateConfig, undefined);
     });
 
     it("labels, env, command/args, hostname and mounts (volume, bind read-only)", () => {
