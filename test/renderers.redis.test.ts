@@ -124,6 +124,30 @@ function runStart(script: string, dir: string, daemon: string): { code: number; 
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
+/**
+ * Runs a start script as a container would: a non-root user (the image's; `nobody` here when the test runs as root,
+ * because root ignores file modes), the rendered file a read-only Swarm config (0444, root's), the secret 0444,
+ * the data directory the user's. Root hid the defect where `cp` copied the config's read-only mode to the copy
+ * and the next `>>` failed with "Permission denied" (the Redis services never started on the Swarm lab).
+ */
+function runStartAsUser(render: (i: { configSource: string; configPath: string; passwordFile: string }) => string, conf: string, daemon: string): { code: number; out: string; err: string } {
+    const d = tmp();
+    fs.chmodSync(d, 0o755);
+    const data = path.join(d, "data");
+    fs.mkdirSync(data, { mode: 0o777 });
+    fs.chmodSync(data, 0o777);
+    fs.writeFileSync(path.join(d, "src.conf"), conf, { mode: 0o444 });
+    fs.writeFileSync(path.join(d, "pw"), "A1b2C3d4E5f6G7h8I9j0\n", { mode: 0o444 });
+    const bin = path.join(d, "bin");
+    fs.mkdirSync(bin, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, daemon), '#!/bin/sh\ncat "$1"\n', { mode: 0o755 });
+    const file = path.join(d, "start.sh");
+    fs.writeFileSync(file, render({ configSource: path.join(d, "src.conf"), configPath: path.join(data, "run.conf"), passwordFile: path.join(d, "pw") }), { mode: 0o444 });
+    const argv = process.getuid?.() === 0 ? ["runuser", "-u", "nobody", "--", "sh", file] : ["sh", file];
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` }, timeout: 10_000 });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 function tmp(): string {
@@ -165,6 +189,13 @@ describe("renderRedisStart", () => {
         has(r.out, "appendfsync everysec");
         hasNot(r.out, /appendfsync always|replicaof redis-1/);
     });
+    it("starts as a non-root user from a read-only rendered file (the Swarm config's mode 0444), first start and restart", () => {
+        for (let i = 0; i < 2; i++) {
+            const r = runStartAsUser(renderRedisStart, replica(), "redis-server");
+            assert.equal(r.code, 0, r.err);
+            has(r.out, "requirepass A1b2C3d4E5f6G7h8I9j0");
+        }
+    });
     it("refuses a missing, short or unsafe password", () => {
         const d = tmp();
         fs.writeFileSync(path.join(d, "redis.conf"), master());
@@ -190,6 +221,11 @@ describe("renderSentinelStart", () => {
         const script = renderSentinelStart({ configSource: path.join(d, "sentinel.conf"), configPath: path.join(d, "run.conf"), passwordFile: path.join(d, "pw") });
         has(script, 'exec redis-sentinel "$conf"');
         const r = runStart(script, d, "redis-sentinel");
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.out, sentinel() + "sentinel auth-pass opscenter A1b2C3d4E5f6G7h8I9j0\n");
+    });
+    it("starts as a non-root user from a read-only rendered file (the Swarm config's mode 0444)", () => {
+        const r = runStartAsUser(renderSentinelStart, sentinel(), "redis-sentinel");
         assert.equal(r.code, 0, r.err);
         assert.equal(r.out, sentinel() + "sentinel auth-pass opscenter A1b2C3d4E5f6G7h8I9j0\n");
     });
