@@ -177,6 +177,9 @@ export class Postgres extends pulumi.ComponentResource {
             renderHaproxyCfg({
                 servers: memberNames.map((m) => ({ name: m, host: memberHost(m), port: PATRONI_DEFAULTS.postgresPort, apiPort: PATRONI_DEFAULTS.restApiPort })),
                 leaderCheckPath: args.role === "standby" ? "/standby-leader" : "/primary",
+                // Resolve the members through Swarm's DNS at run time: HAProxy then starts before a member's task
+                // exists and follows a member whose address changed.
+                dnsResolver: HAPROXY_DEFAULTS.dnsResolver,
             }),
         );
         const routerName = `${ctx.prefix}-postgres-router`;

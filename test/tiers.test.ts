@@ -169,6 +169,15 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.match(cfg, /server pg-2 opscenter-pg-2:5432/);
         });
 
+        it("Postgres router: HAProxy resolves the members through Swarm's DNS at run time (it starts before any member exists)", () => {
+            // Without a resolvers section HAProxy resolves each server name once, at start, and refuses to start
+            // ("could not resolve address 'opscenter-pg-1'") while a member's service has no task yet.
+            const cfg = mounted(plan(), service(plan(), "opscenter-postgres-router"), "/usr/local/etc/haproxy/haproxy.cfg");
+            assert.ok(lines(cfg).includes("resolvers swarm"), cfg);
+            assert.ok(lines(cfg).includes("nameserver docker 127.0.0.11:53"), cfg);
+            for (const l of lines(cfg).filter((x) => x.startsWith("server "))) assert.match(l, / resolvers swarm init-addr last,libc,none$/);
+        });
+
         it("Redis: nodes and sentinels pinned per host, auth and persistence as rendered, no password in any file", () => {
             const nodes = (primary ? ["redis-1", "redis-2", "redis-3"] : ["redis-1"]).map((n) => service(plan(), `opscenter-${n}`));
             const hostOf = (s: Json) => s.taskSpec.placement.constraints.find((c: string) => c.startsWith("node.hostname=="));
