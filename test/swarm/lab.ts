@@ -174,7 +174,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         });
 
         let t = Date.now();
-        await Promise.all(states.map((s) => startDockerd(s, n.bip(s.index))));
+        await Promise.all(states.map((s) => startDockerd(s, n.bip(s.index), n.gateway)));
         timings.dockerdMs = Date.now() - t;
         t = Date.now();
         // Boot order as the hosts' scripts expect it (they poll for what is missing, so this only saves time):
@@ -225,7 +225,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             if (!s.killed) return;
             sh("ip", ["link", "set", n.veth(s.index), "up"]);
             if (!s.child || s.child.exitCode !== null || s.child.signalCode !== null || !alive(s.child.pid!)) {
-                await startDockerd(s, n.bip(s.index));
+                await startDockerd(s, n.bip(s.index), n.gateway);
                 await runBootstrap(s, env0(s));
             }
             s.killed = false;
@@ -277,7 +277,7 @@ export function dockerdCommand(opts: { configFile: string; netns?: string; hostn
 }
 
 /** Starts (or restarts) one host's dockerd and waits for its API. */
-async function startDockerd(s: HostState, bip: string): Promise<void> {
+async function startDockerd(s: HostState, bip: string, gateway: string): Promise<void> {
     const config = {
         // What the host's cloud-init writes to /etc/docker/daemon.json, then the lab's own settings.
         ...s.node.cloudInit.daemonJson,
@@ -290,6 +290,12 @@ async function startDockerd(s: HostState, bip: string): Promise<void> {
         "log-level": "warn",
         "userland-proxy": false,
         "storage-driver": "overlay2",
+        // The node's resolver, which Docker's embedded DNS asks for every name that is not a Swarm service's (and, in
+        // endpoint mode dnsrr, for a service with no task yet). The machine's resolver is unreachable from the
+        // namespaces, so each such lookup would wait out its timeout (etcd logged "lookup opscenter-etcd-3: i/o
+        // timeout" while forming). The bridge address has nothing on port 53: the lookup fails at once, as the VPC
+        // resolver's NXDOMAIN does in the deployment. Lab infrastructure, not the plan: cloud-init sets no "dns".
+        dns: [gateway],
     };
     const configFile = path.join(s.runDir, "daemon.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
