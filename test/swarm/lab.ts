@@ -142,6 +142,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
     try {
         fs.mkdirSync(ssmDir, { recursive: true, mode: 0o700 });
+        // A slot's work directory left by an earlier run (KEEP_SWARM_LAB=1, for a post-mortem) holds that run's
+        // engines and Swarm state: new nodes must start empty, as fresh hosts do, so it goes now that the slot is ours.
+        if (!opts.workDir) fs.rmSync(workDir, { recursive: true, force: true });
         fs.mkdirSync(workDir, { recursive: true });
         // The bridge, its address (the root namespace reaches the nodes through it) and our FORWARD accept.
         sh("ip", ["link", "add", n.bridge, "type", "bridge"]);
