@@ -37,7 +37,9 @@ export interface RegionRun {
 
 /** Builds both regions, writes, kills the primary region, promotes, restarts the old region; stops everything. */
 export async function regionPromotionRun(oldWindowMs = OLD_REGION_WINDOW_MS): Promise<RegionRun> {
-    const r = await RegionPair.start();
+    const r = await RegionPair.start().catch((e: unknown) => {
+        throw new Error(`while building the regions: ${e instanceof Error ? e.message : String(e)}`);
+    });
     try {
         const c = r.primary;
         c.startWriter();
@@ -77,8 +79,20 @@ export const region_promotion: BenchCase = async (runs: number): Promise<CaseRes
     const perRun: string[] = [];
     let lost = 0;
     let oldAccepted = 0;
+    const retried: string[] = [];
     for (let i = 0; i < runs; i++) {
-        const x = await regionPromotionRun();
+        let x: RegionRun | undefined;
+        // A run whose two regions could not be built (a timeout while bootstrapping, on a loaded machine) is retried,
+        // at most twice, and said in the notes; a failure after the kill is never retried.
+        for (let attempt = 0; x === undefined; attempt++) {
+            try {
+                x = await regionPromotionRun();
+            } catch (e) {
+                const msg = e instanceof Error ? e.message : String(e);
+                if (attempt >= 2 || !/while building the regions/.test(msg)) throw e;
+                retried.push(msg);
+            }
+        }
         samples.push(x.seconds);
         lags.push(x.lag.bytes);
         lagS.push(x.lag.seconds);
@@ -99,6 +113,6 @@ export const region_promotion: BenchCase = async (runs: number): Promise<CaseRes
             `the whole primary region SIGKILLed (etcd x3, Patroni x2, postgres, HAProxy) under writes; Patroni ${PATRONI_VERSION}; ` +
             `end-to-end RTO ${rto} s = Route53 detection ${dns.requestIntervalS} s x ${dns.failureThreshold} + TTL ${dns.ttlS} s (from the plans) + median promotion ` +
             `(target 180 s; the design document says 15 min; operator decision time not included); old region restarted as it was for ${OLD_REGION_WINDOW_MS / 1000} s: ${oldAccepted} writes accepted; ` +
-            `runs: ${perRun.join("; ")}`,
+            `runs: ${perRun.join("; ")}${retried.length ? `; runs rebuilt after a setup failure: ${retried.length} (${retried.join("; ")})` : ""}`,
     });
 };
