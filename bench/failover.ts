@@ -15,6 +15,8 @@ const CASES: Record<string, () => Promise<BenchCase>> = {
     redis: async () => (await import("./cases/redis")).redis,
     vip: async () => (await import("./cases/vip")).vip,
     baseline_script: async () => (await import("./cases/baseline")).baseline_script,
+    region_promotion: async () => (await import("./cases/regionPromotion")).region_promotion,
+    region_redis_promotion: async () => (await import("./cases/regionRedisPromotion")).region_redis_promotion,
 };
 
 async function main(): Promise<number> {

@@ -23,6 +23,8 @@ export const CLAIMS: Record<string, string> = {
     swarm_backend_rolling_update: "zero-downtime deployments (rolling update)",
     swarm_blue_green_switch: "zero-downtime deployments (blue/green switch)",
     swarm_node_drain: "zero-downtime maintenance (node drain)",
+    region_promotion: "RTO 15 min, RPO 5 min (full-site recovery); here: the whole primary region killed, the Patroni standby cluster promoted by PATCH /config",
+    region_redis_promotion: "RTO 15 min (full-site recovery); here: the standby region's Redis replica promoted (REPLICAOF NO ONE, CONFIG REWRITE)",
 };
 
 /** The targets (medians, seconds) the README holds us to. */
@@ -34,6 +36,8 @@ export const TARGETS_S: Record<string, number> = {
     vip: 4,
     swarm_postgres_host_crash: 25,
     swarm_redis_host_crash: 10,
+    region_promotion: 30,
+    region_redis_promotion: 30,
 };
 
 /** Cases whose target is a count of zero (failed requests or lost writes), not a median. */
@@ -47,6 +51,9 @@ export function markdown(results: Record<string, CaseResult>): string {
         const met = TARGETS_S[name] !== undefined ? (r.median_s <= TARGETS_S[name] && zeroOk ? "yes" : "**no**") : ZERO_TARGETS.has(name) ? (zeroOk ? "yes" : "**no**") : "";
         const notes: string[] = [];
         if (r.two_primaries_after_restart !== undefined) notes.push(`two primaries after restart: ${r.two_primaries_after_restart}`);
+        if (r.replication_lag_at_kill_bytes !== undefined) notes.push(`replication lag at the kill (median): ${r.replication_lag_at_kill_bytes} B${r.replication_lag_at_kill_s !== undefined ? ` (${r.replication_lag_at_kill_s} s)` : ""}`);
+        if (r.end_to_end_rto_s !== undefined) notes.push(`end-to-end RTO with Route53 detection + TTL: ${r.end_to_end_rto_s} s (target 180 s; the design document says 15 min)`);
+        if (r.old_region_writes_accepted !== undefined) notes.push(`old region restarted as it was: **${r.old_region_writes_accepted} writes accepted**`);
         if (r.phases_s) notes.push(`phases (median s after the kill): ${Object.entries(r.phases_s).map(([k, v]) => `${k} ${v}`).join(", ")}`);
         const extra = notes.join("; ");
         return `| ${name} | ${CLAIMS[name] ?? ""} | ${r.runs} | ${r.median_s} | ${r.min_s} | ${r.max_s} | ${lossOrFailed} | ${target} | ${met} | ${extra} |`;

@@ -21,6 +21,13 @@ export interface CaseResult {
      * in order), e.g. Patroni noticed, Postgres accepting, HAProxy routing.
      */
     phases_s?: Record<string, number>;
+    /** Region promotion: replication lag of the standby region when the primary region was killed (median of the runs). */
+    replication_lag_at_kill_bytes?: number;
+    replication_lag_at_kill_s?: number;
+    /** Region promotion: Route53 detection + TTL (from the plan) + the median promotion, seconds. */
+    end_to_end_rto_s?: number;
+    /** Region promotion: writes the old primary region acknowledged after it was restarted as it was (all runs). */
+    old_region_writes_accepted?: number;
 }
 
 /** A bench case: runs the scenario `runs` times and summarises. */

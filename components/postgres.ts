@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
-import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
+import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
@@ -176,7 +176,7 @@ export class Postgres extends pulumi.ComponentResource {
             "haproxy",
             renderHaproxyCfg({
                 servers: memberNames.map((m) => ({ name: m, host: memberHost(m), port: PATRONI_DEFAULTS.postgresPort, apiPort: PATRONI_DEFAULTS.restApiPort })),
-                leaderCheckPath: args.role === "standby" ? "/standby-leader" : "/primary",
+                leaderCheckPath: leaderCheckPathFor(args.role),
                 // Resolve the members through Swarm's DNS at run time: HAProxy then starts before a member's task
                 // exists and follows a member whose address changed.
                 dnsResolver: HAPROXY_DEFAULTS.dnsResolver,

@@ -49,3 +49,30 @@ export function patroniRequest(service: string, method: "GET" | "PATCH"): string
         ? `${container} && docker exec "$c" curl -fsS --max-time 10 ${url}`
         : `${container} && docker exec -i "$c" curl -fsS --max-time 10 -X PATCH -H 'Content-Type: application/json' --data-binary @- ${url}`;
 }
+
+/**
+ * What makes the standby region's Redis replica (`redis-1`) its region's master, in order, as RESP argv. `REPLICAOF
+ * NO ONE` stops following the dead region's master and accepts writes at once (the standby replica has no
+ * min-replicas-to-write); `CONFIG REWRITE` drops the `replicaof` line from the writable copy the start script keeps
+ * (renderers/redisScripts.ts keeps that copy's `replicaof` on a restart, so that a Sentinel failover survives it):
+ * without it, the restart `pulumi up` does after `role: primary` would make the node a replica of the dead master
+ * again, whatever the newly rendered file says.
+ */
+export const REDIS_PROMOTE_COMMANDS: readonly (readonly string[])[] = [
+    ["REPLICAOF", "NO", "ONE"],
+    ["CONFIG", "REWRITE"],
+];
+
+/**
+ * Data host: runs {@link REDIS_PROMOTE_COMMANDS} with `redis-cli` inside the service's Redis container, the password
+ * read from the Swarm secret file inside the container (REDISCLI_AUTH; never on a command line outside it), then
+ * prints ROLE.
+ */
+export function redisPromoteRequest(service: string, passwordFile: string, port: number): string {
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(passwordFile)) throw new Error(`passwordFile ${JSON.stringify(passwordFile)} is not an absolute path`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${port} is not a TCP port`);
+    const cli = (argv: readonly string[]) => `redis-cli --no-auth-warning -p ${port} ${argv.join(" ")}`;
+    const inner = [...REDIS_PROMOTE_COMMANDS.map((c) => `${cli(c)} | grep -qx OK`), cli(["ROLE"])].join(" && ");
+    const container = `c=$(docker ps -q --filter label=com.docker.swarm.service.name=${checkService(service)} | head -n1) && [ -n "$c" ]`;
+    return `${container} && docker exec "$c" sh -c 'REDISCLI_AUTH="$(cat ${passwordFile})" && export REDISCLI_AUTH && ${inner}'`;
+}

@@ -30,7 +30,7 @@ export interface HaproxyInput {
     readonly replicaPort?: number;
     /** Port of the HTTP stats page (/stats) and health endpoints (/health, /health/leader). */
     readonly statsPort?: number;
-    /** REST API path that answers 200 only on the member to send writes to: "/primary" (primary region), "/standby-leader" (standby cluster). */
+    /** REST API path that answers 200 only on the member to send writes to: "/primary" (primary region), "/leader" (standby region: standby leader, then primary; see leaderCheckPathFor). */
     readonly leaderCheckPath?: "/primary" | "/standby-leader" | "/leader";
     /** Milliseconds between health checks of a server. */
     readonly checkIntervalMs?: number;
@@ -42,6 +42,21 @@ export interface HaproxyInput {
     readonly dnsResolver?: string;
     /** Maximum concurrent client connections. */
     readonly maxConnections?: number;
+}
+
+/**
+ * The leader check of a region's router, by the region's role (components/postgres.ts renders it).
+ *
+ * A standby region's router checks `/leader`, not `/standby-leader`: Patroni answers `/leader` 200 on the member
+ * holding the leader lock, standby leader or primary alike (patroni/api.py, `leader_status_code`), so the router keeps
+ * routing to the same member when the promotion's PATCH turns the standby leader into a primary. With
+ * `/standby-leader` (503 on a primary) the router marked the freshly promoted leader down two checks after the
+ * promotion, and the region took no writes until `pulumi up` re-rendered the check (region_promotion bench: 14 of 15
+ * writes failed in the 6 s after the first one). A primary region keeps `/primary`: 200 only while Postgres runs
+ * read-write.
+ */
+export function leaderCheckPathFor(role: "primary" | "standby"): "/primary" | "/leader" {
+    return role === "standby" ? "/leader" : "/primary";
 }
 
 /** Production values (Swarm: Patroni services pg-1 and pg-2 on the overlay network, Docker DNS). */

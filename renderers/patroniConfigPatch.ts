@@ -64,6 +64,15 @@ export function promotedDcs(deployed: JsonObject): JsonObject {
     return rest;
 }
 
+/**
+ * The `PATCH /config` body of a region promotion: the live DCS brought to the deployed one without
+ * `standby_cluster` (`{"standby_cluster": null}` plus any other difference). `npm run promote` sends it; the
+ * region_promotion bench and its chaos test send the same body, computed here.
+ */
+export function promotionPatch(live: JsonObject, deployed: JsonObject): JsonObject | undefined {
+    return dcsPatch(live, promotedDcs(deployed));
+}
+
 /** One request the promotion sends, as `--dry-run` prints it. */
 export interface PatroniRequest {
     readonly method: "GET" | "PATCH";

@@ -3,7 +3,8 @@
  *
  *   npm run promote -- <stack> [--dry-run] [--docker-host ssh://user@host] [--no-up]
  *       Promote the region: PATCH {"standby_cluster": null} (and any other DCS difference) onto the live cluster,
- *       then `pulumi config set role primary` and `pulumi up` (Redis master, read-write backend, routers).
+ *       make the Redis replica redis-1 the region's master (REPLICAOF NO ONE, CONFIG REWRITE),
+ *       then `pulumi config set role primary` and `pulumi up` (sentinels, read-write backend, routers).
  *   npm run promote -- sync <stack> [--dry-run] [--docker-host ...]
  *       After a `pulumi up` that changed a bootstrap.dcs key (ttl, loop_wait, synchronous_mode, parameters...):
  *       PATCH the live cluster to the deployed bootstrap.dcs (Patroni ignores bootstrap.dcs after creation).
@@ -15,10 +16,13 @@
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
 import { standbyCredentialsFromOutputs } from "../config/standbyCredentials";
-import { inspectEnv, onManager, onNode, patroniRequest, runningNodeAddress } from "../lib/promotion";
-import { bootstrapDcs, dcsPatch, JsonObject, promotedDcs } from "../renderers/patroniConfigPatch";
+import { inspectEnv, onManager, onNode, patroniRequest, redisPromoteRequest, runningNodeAddress } from "../lib/promotion";
+import { bootstrapDcs, dcsPatch, JsonObject, promotionPatch } from "../renderers/patroniConfigPatch";
+import { REDIS_DEFAULTS } from "../renderers/redisDefaults";
 
 const MEMBERS = ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"];
+/** The standby region's Redis replica: the same name in both roles (components/redis.ts). */
+const REDIS_NODE = "opscenter-redis-1";
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
 const opt = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
@@ -38,8 +42,9 @@ function run(argv: string[], stdin?: string, secretStdin = false): string {
 }
 const send = (argv: string[], stdin?: string) => (dryRun ? (show(argv, stdin), "") : run(argv, stdin));
 
+let host: string | undefined;
 function dockerHost(): string {
-    return opt("--docker-host") ?? run(["pulumi", "stack", "output", "dockerHost", "--stack", stack!]);
+    return (host ??= opt("--docker-host") ?? run(["pulumi", "stack", "output", "dockerHost", "--stack", stack!]));
 }
 
 /** The first member with a running task: its node address and its deployed bootstrap.dcs. */
@@ -65,12 +70,20 @@ function patch(promote: boolean) {
     const host = dockerHost();
     const m = member(host);
     const live = JSON.parse(run(onNode(host, m.address, patroniRequest(m.service, "GET")))) as JsonObject;
-    const body = dcsPatch(live, promote ? promotedDcs(m.deployed) : m.deployed);
+    const body = promote ? promotionPatch(live, m.deployed) : dcsPatch(live, m.deployed);
     if (!body) console.log("Patroni's live config already matches: no PATCH");
     else {
         console.log(`PATCH /config ${JSON.stringify(body)}${dryRun ? " (dry run: not sent)" : ""}`);
         send(onNode(host, m.address, patroniRequest(m.service, "PATCH")), JSON.stringify(body));
     }
+}
+
+/** The standby's Redis replica becomes its region's master (lib/promotion.ts REDIS_PROMOTE_COMMANDS). */
+function promoteRedis() {
+    const host = dockerHost();
+    const address = run(onManager(host, runningNodeAddress(REDIS_NODE)));
+    const out = send(onNode(host, address, redisPromoteRequest(REDIS_NODE, REDIS_DEFAULTS.passwordFile, REDIS_DEFAULTS.port)));
+    if (!dryRun) console.log(`${REDIS_NODE}: ROLE ${out.split("\n")[0]}`);
 }
 
 function main() {
@@ -87,6 +100,7 @@ function main() {
     if (mode === "sync") return patch(false);
     // Promote: the database first (writable in seconds), then the rest of the region by one config change.
     patch(true);
+    promoteRedis();
     send(["pulumi", "config", "set", "role", "primary", "--stack", stack]);
     if (!flag("--no-up")) send(["pulumi", "up", "--yes", "--skip-preview", "--stack", stack]);
 }

@@ -35,7 +35,8 @@ export function planStack(stack: string, overrides: Record<string, string | unde
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
-        timeout: 120_000,
+        // Under a shared machine's load a plan of one stack has taken more than 2 minutes.
+        timeout: 300_000,
     });
     if (r.status !== 0) throw new PlanFailed(r.stderr || `plan of ${stack} exited ${r.status}`);
     const plan = JSON.parse(r.stdout) as OfflinePlan;

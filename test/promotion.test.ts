@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OfflinePlan, RecordedResource } from "../offline/engine";
 import { byName, ofType, planStack, unwrap } from "./harness";
+import { dnsFailover } from "../bench/dnsFailover";
 
 const SERVICE = "docker:index/service:Service";
 const SECRET = "docker:index/secret:Secret";
@@ -114,5 +115,16 @@ describe("region promotion: DNS", () => {
     it("the region that was built primary keeps PRIMARY", () => {
         const p = planStack("us-east-1");
         assert.deepEqual(inp(byName(p, RECORD, "ops-dns-failover")).failoverRoutingPolicies, [{ type: "PRIMARY" }]);
+    });
+
+    it("Route53's part of the end-to-end RTO is read from the plans: the PRIMARY's health check interval x threshold + the records' TTL", () => {
+        const d = dnsFailover(planStack("us-east-1"), standby());
+        const check = inp(ofType(planStack("us-east-1"), "aws:route53/healthCheck:HealthCheck")[0]);
+        assert.equal(d.requestIntervalS, check.requestInterval);
+        assert.equal(d.failureThreshold, check.failureThreshold);
+        assert.equal(d.ttlS, inp(byName(standby(), RECORD, "ops-dns-failover")).ttl);
+        assert.equal(d.totalS, d.requestIntervalS * d.failureThreshold + d.ttlS);
+        assert.ok(d.totalS <= 180, `${d.totalS} s of DNS alone`);
+        assert.throws(() => dnsFailover(standby(), standby()), /expected one PRIMARY failover record/);
     });
 });

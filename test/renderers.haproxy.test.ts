@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
+import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
 
 function section(cfg: string, name: string): string {
     const start = cfg.indexOf(`\n${name}\n`);
@@ -61,6 +61,13 @@ describe("renderHaproxyCfg", () => {
     it("checks /standby-leader for a standby cluster", () => {
         const cfg = renderHaproxyCfg({ servers: HAPROXY_DEFAULTS.servers, leaderCheckPath: "/standby-leader" });
         assert.match(section(cfg, "listen primary"), /option httpchk GET \/standby-leader/);
+    });
+
+    it("a standby region's router checks /leader (standby leader, then the promoted primary); a primary's /primary", () => {
+        assert.equal(leaderCheckPathFor("standby"), "/leader");
+        assert.equal(leaderCheckPathFor("primary"), "/primary");
+        const cfg = renderHaproxyCfg({ servers: HAPROXY_DEFAULTS.servers, leaderCheckPath: leaderCheckPathFor("standby") });
+        assert.match(section(cfg, "listen primary"), /option httpchk GET \/leader$/m);
     });
 
     it("rejects bad inputs, naming the field", () => {

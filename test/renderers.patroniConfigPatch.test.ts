@@ -6,9 +6,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { bootstrapDcs, dcsPatch, JsonObject, promotedDcs } from "../renderers/patroniConfigPatch";
+import { bootstrapDcs, dcsPatch, JsonObject, promotedDcs, promotionPatch } from "../renderers/patroniConfigPatch";
 import { patroniDcsSection, patroniSettings, renderSpiloConfiguration, SpiloMemberInput } from "../renderers/patroni";
-import { inspectEnv, onManager, onNode, patroniRequest, runningNodeAddress, sshTarget } from "../lib/promotion";
+import { inspectEnv, onManager, onNode, patroniRequest, REDIS_PROMOTE_COMMANDS, redisPromoteRequest, runningNodeAddress, sshTarget } from "../lib/promotion";
+import { REDIS_DEFAULTS } from "../renderers/redisDefaults";
 import { offlineStandbyCredentials, parseStandbyCredentials, standbyCredentialsFromOutputs } from "../config/standbyCredentials";
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as JsonObject;
@@ -25,6 +26,10 @@ describe("PATCH /config: promotion", () => {
         assert.equal("standby_cluster" in p, false);
         assert.deepEqual(p, primaryDcs());
         assert.deepEqual(dcsPatch(standbyDcs(), promotedDcs(standbyDcs())), { standby_cluster: null });
+    });
+    it("promotionPatch (what npm run promote and the region_promotion bench send) is dcsPatch to promotedDcs", () => {
+        assert.deepEqual(promotionPatch(standbyDcs(), standbyDcs()), { standby_cluster: null });
+        assert.equal(promotionPatch(primaryDcs(), standbyDcs()), undefined);
     });
     it("already promoted: nothing to send", () => {
         assert.equal(dcsPatch(primaryDcs(), primaryDcs()), undefined);
@@ -82,6 +87,21 @@ describe("promotion commands over the Docker provider's SSH path", () => {
         assert.match(inspectEnv("opscenter-pg-2"), /^docker service inspect opscenter-pg-2 /);
         assert.match(runningNodeAddress("opscenter-pg-1"), /desired-state=running.*docker node inspect "\$n" --format '\{\{\.Status\.Addr\}\}'/);
         assert.throws(() => patroniRequest("pg-1; reboot", "GET"), /not a Swarm service name/);
+    });
+});
+
+describe("Redis promotion: the standby's replica becomes its region's master", () => {
+    it("REPLICAOF NO ONE, then CONFIG REWRITE (the start script keeps the writable copy's replicaof on a restart)", () => {
+        assert.deepEqual(REDIS_PROMOTE_COMMANDS, [["REPLICAOF", "NO", "ONE"], ["CONFIG", "REWRITE"]]);
+    });
+    it("redis-cli inside the node's container, the password from the secret file inside it, each command checked", () => {
+        const cmd = redisPromoteRequest("opscenter-redis-1", REDIS_DEFAULTS.passwordFile, REDIS_DEFAULTS.port);
+        assert.match(cmd, /label=com.docker.swarm.service.name=opscenter-redis-1/);
+        assert.match(cmd, /docker exec "\$c" sh -c 'REDISCLI_AUTH="\$\(cat \/run\/secrets\/redis_password\)" && export REDISCLI_AUTH && /);
+        assert.match(cmd, /redis-cli --no-auth-warning -p 6379 REPLICAOF NO ONE \| grep -qx OK && redis-cli --no-auth-warning -p 6379 CONFIG REWRITE \| grep -qx OK && redis-cli --no-auth-warning -p 6379 ROLE'$/);
+        assert.ok(cmd.indexOf("REPLICAOF NO ONE") < cmd.indexOf("CONFIG REWRITE"));
+        assert.throws(() => redisPromoteRequest("redis-1; reboot", REDIS_DEFAULTS.passwordFile, 6379), /not a Swarm service name/);
+        assert.throws(() => redisPromoteRequest("opscenter-redis-1", "x'; reboot", 6379), /not an absolute path/);
     });
 });
 

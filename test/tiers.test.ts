@@ -164,7 +164,8 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
         it("Postgres router: HAProxy follows Patroni's leader check, never a fixed host", () => {
             const r = service(plan(), "opscenter-postgres-router");
             const cfg = mounted(plan(), r, "/usr/local/etc/haproxy/haproxy.cfg");
-            assert.ok(lines(cfg).includes(primary ? "http-check send meth GET uri /primary" : "http-check send meth GET uri /standby-leader") || cfg.includes(primary ? "/primary" : "/standby-leader"));
+            // A standby region's router checks /leader: it keeps routing to the member the promotion's PATCH turns into a primary.
+            assert.match(cfg, primary ? /option httpchk GET \/primary\b/ : /option httpchk GET \/leader\b/);
             assert.match(cfg, /server pg-1 opscenter-pg-1:5432/);
             assert.match(cfg, /server pg-2 opscenter-pg-2:5432/);
         });

@@ -279,19 +279,24 @@ export class PatroniCluster {
         if (created.code !== 0) throw new Error(`could not create the table through HAProxy: ${created.stderr}`);
     }
 
-    private async startEtcd(): Promise<void> {
-        const token = `ochaos-${crypto.randomBytes(6).toString("hex")}`;
+    /** The etcd members of this region's DCS (killed and restarted by the region_promotion scenario). */
+    readonly etcd: Daemon[] = [];
+    private readonly etcdToken = `ochaos-${crypto.randomBytes(6).toString("hex")}`;
+
+    /** Starts the three etcd members (again, on their data directories, after a kill) and waits for health. */
+    async startEtcd(): Promise<void> {
         const cluster = PORTS.etcdPeer.map((p, i) => `e${i + 1}=http://${HOST}:${p}`).join(",");
+        this.etcd.length = 0;
         PORTS.etcdClient.forEach((cp, i) => {
             const name = `e${i + 1}`;
             const peer = `http://${HOST}:${PORTS.etcdPeer[i]}`;
             const client = `http://${HOST}:${cp}`;
-            startDaemon(`etcd-${name}`, "etcd", [
+            this.etcd.push(startDaemon(`etcd-${name}`, "etcd", [
                 "--name", name, "--data-dir", path.join(this.dir, `etcd-${name}`),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
-            ], path.join(this.dir, `etcd-${name}.log`));
+                "--initial-cluster", cluster, "--initial-cluster-token", this.etcdToken, "--initial-cluster-state", "new",
+            ], path.join(this.dir, `etcd-${name}.log`)));
         });
         const endpoints = PORTS.etcdClient.map((p) => `http://${HOST}:${p}`).join(",");
         await waitFor("etcd cluster health", () => run("etcdctl", ["--endpoints", endpoints, "endpoint", "health"], { env: { ETCDCTL_API: "3" }, allowFail: true, timeoutMs: 5000 }).code === 0, { timeoutMs: 30_000, intervalMs: 250 });
@@ -329,6 +334,12 @@ export class PatroniCluster {
 
     /** The HAProxy bound to 127.0.0.1 (the one the writer uses). */
     haproxy?: Daemon;
+
+    /** Starts the HAProxy bound to 127.0.0.1 again, from the same file, without waiting for anything. */
+    restartHaproxy(): Daemon {
+        this.haproxy = startDaemon("haproxy", "haproxy", ["-db", "-f", path.join(this.dir, "haproxy.cfg")], path.join(this.dir, "haproxy.log"));
+        return this.haproxy;
+    }
 
     private async startHaproxy(): Promise<void> {
         const file = path.join(this.dir, "haproxy.cfg");
