@@ -15,6 +15,8 @@ const CASES: Record<string, () => Promise<BenchCase>> = {
     redis: async () => (await import("./cases/redis")).redis,
     vip: async () => (await import("./cases/vip")).vip,
     baseline_script: async () => (await import("./cases/baseline")).baseline_script,
+    pitr_restore: async () => (await import("./cases/pitrRestore")).pitr_restore,
+    full_site_recovery: async () => (await import("./cases/fullSiteRecovery")).full_site_recovery,
 };
 
 async function main(): Promise<number> {

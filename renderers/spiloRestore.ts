@@ -70,6 +70,18 @@ function check(src: SpiloRestoreSource): void {
     }
 }
 
+/**
+ * The target as Postgres's `recovery_target_time` must get it: PostgreSQL's documentation of that setting says the
+ * value is a timestamp "in the same format accepted by the timestamp with time zone data type, except that you
+ * cannot use a time zone abbreviation (unless the timezone_abbreviations variable has been set earlier in the
+ * configuration file). Preferred style is to use a numeric offset from UTC". RFC 3339's `Z` is such an
+ * abbreviation: Postgres 15 refuses to start with `invalid value for parameter "recovery_target_time"` (found by
+ * bench/cases/pitrRestore.ts). So `Z` becomes `+00:00`; a numeric offset stays as written.
+ */
+export function postgresTargetTime(rfc3339: string): string {
+    return rfc3339.replace(/[Zz]$/, "+00:00").replace(/^(\d{4}-\d{2}-\d{2})t/, "$1T");
+}
+
 /** The `CLONE_*` variables that make Spilo bootstrap the new cluster from `src` (see the file comment). */
 export function spiloCloneEnvironment(src: SpiloRestoreSource, pgVersion: number): Record<string, string> {
     check(src);
@@ -77,7 +89,7 @@ export function spiloCloneEnvironment(src: SpiloRestoreSource, pgVersion: number
     return {
         CLONE_METHOD: "CLONE_WITH_WALE",
         CLONE_SCOPE: src.fromScope,
-        CLONE_TARGET_TIME: src.targetTime,
+        CLONE_TARGET_TIME: postgresTargetTime(src.targetTime),
         // The full path (with the Postgres major): clone_with_wale.py uses it as given (it only probes versions
         // for a prefix that ends in /wal).
         CLONE_WALG_S3_PREFIX: prefix,
@@ -101,15 +113,16 @@ export interface CloneBootstrapInput {
 /** Patroni's `bootstrap` keys for the clone (method + custom method section), as Spilo's TEMPLATE renders them. */
 export function spiloCloneBootstrap(input: CloneBootstrapInput): Record<string, unknown> {
     const envDir = spiloCloneEnvDir(input.fromScope);
+    const target = postgresTargetTime(input.targetTime);
     return {
         method: SPILO_CLONE.method,
         [SPILO_CLONE.method]: {
-            command: input.command ?? `envdir "${envDir}" python3 ${SPILO_CLONE.cloneScript} --recovery-target-time="${input.targetTime}"`,
+            command: input.command ?? `envdir "${envDir}" python3 ${SPILO_CLONE.cloneScript} --recovery-target-time="${target}"`,
             recovery_conf: {
                 restore_command: input.restoreCommand ?? `envdir "${envDir}" timeout "${SPILO_CLONE.walRestoreTimeout}" ${SPILO_CLONE.restoreScript} "%f" "%p"`,
                 recovery_target_timeline: "latest",
                 recovery_target_action: "promote",
-                recovery_target_time: input.targetTime,
+                recovery_target_time: target,
             },
         },
     };

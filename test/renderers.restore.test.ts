@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { renderSpiloConfiguration, spiloEnvironment, SpiloMemberInput, walS3Prefix } from "../renderers/patroni";
-import { spiloCloneBootstrap, spiloCloneEnvDir, spiloCloneEnvironment, SpiloRestoreSource } from "../renderers/spiloRestore";
+import { postgresTargetTime, spiloCloneBootstrap, spiloCloneEnvDir, spiloCloneEnvironment, SpiloRestoreSource } from "../renderers/spiloRestore";
 import { restoreReadStatements } from "../lib/restoreAccess";
 import { renderRedisRestoreScript, redisRestoreMarker } from "../renderers/redisRestore";
 import { renderRedisStart } from "../renderers/redis";
@@ -29,7 +29,7 @@ describe("Spilo clone-from-backup environment (configure_spilo.py CLONE_WITH_WAL
         assert.deepEqual(spiloCloneEnvironment(source(), 16), {
             CLONE_METHOD: "CLONE_WITH_WALE",
             CLONE_SCOPE: "ops-center",
-            CLONE_TARGET_TIME: "2026-11-29T14:01:00Z",
+            CLONE_TARGET_TIME: "2026-11-29T14:01:00+00:00",
             CLONE_WALG_S3_PREFIX: "s3://ops-center-ha-us-east-1-wal-123456789012/spilo/ops-center/us-east-1/wal/16",
             CLONE_WALE_S3_PREFIX: "s3://ops-center-ha-us-east-1-wal-123456789012/spilo/ops-center/us-east-1/wal/16",
             CLONE_AWS_REGION: "us-east-1",
@@ -40,6 +40,14 @@ describe("Spilo clone-from-backup environment (configure_spilo.py CLONE_WITH_WAL
         const env = spiloCloneEnvironment({ ...source(), fromBucket: "ops-center-ha-us-west-2-wal-123456789012", bucketRegion: "us-west-2" }, 16);
         assert.equal(env.CLONE_WALG_S3_PREFIX, "s3://ops-center-ha-us-west-2-wal-123456789012/spilo/ops-center/us-east-1/wal/16");
         assert.equal(env.CLONE_AWS_REGION, "us-west-2");
+    });
+    it("recovery_target_time gets a numeric offset: Postgres refuses a time zone abbreviation such as Z (found by the pitr_restore bench)", () => {
+        assert.equal(postgresTargetTime("2026-11-29T14:01:00Z"), "2026-11-29T14:01:00+00:00");
+        assert.equal(postgresTargetTime("2026-11-29T14:01:00.250z"), "2026-11-29T14:01:00.250+00:00");
+        assert.equal(postgresTargetTime("2026-11-29T15:01:00+01:00"), "2026-11-29T15:01:00+01:00");
+        const cfg = parse(renderSpiloConfiguration(member()));
+        assert.equal(cfg.bootstrap.clone_with_wale.recovery_conf.recovery_target_time, "2026-11-29T14:01:00+00:00");
+        assert.equal(spiloEnvironment(member()).CLONE_TARGET_TIME, "2026-11-29T14:01:00+00:00");
     });
     it("a target without an offset is refused (clone_with_wale.py raises on it)", () => {
         assert.throws(() => spiloCloneEnvironment({ ...source(), targetTime: "2026-11-29 14:01:00" }, 16), /targetTime .* offset/);
@@ -67,12 +75,12 @@ describe("the clone bootstrap section (the same as Spilo's TEMPLATE renders)", (
         assert.equal(spiloCloneEnvDir("ops-center"), dir);
         assert.equal(cfg.bootstrap.method, "clone_with_wale");
         assert.deepEqual(cfg.bootstrap.clone_with_wale, {
-            command: `envdir "${dir}" python3 /scripts/clone_with_wale.py --recovery-target-time="2026-11-29T14:01:00Z"`,
+            command: `envdir "${dir}" python3 /scripts/clone_with_wale.py --recovery-target-time="2026-11-29T14:01:00+00:00"`,
             recovery_conf: {
                 restore_command: `envdir "${dir}" timeout "0" /scripts/restore_command.sh "%f" "%p"`,
                 recovery_target_timeline: "latest",
                 recovery_target_action: "promote",
-                recovery_target_time: "2026-11-29T14:01:00Z",
+                recovery_target_time: "2026-11-29T14:01:00+00:00",
             },
         });
         // The DCS section and post_init stay: the restored cluster is a normal primary cluster with our roles.

@@ -29,11 +29,11 @@ describe("plan with restore set (us-east-1)", () => {
             assert.equal(spec.env.SCOPE, "ops-center-r20261129090100");
             assert.equal(spec.env.CLONE_METHOD, "CLONE_WITH_WALE");
             assert.equal(spec.env.CLONE_SCOPE, "ops-center");
-            assert.equal(spec.env.CLONE_TARGET_TIME, SOURCE.targetTime);
+            assert.equal(spec.env.CLONE_TARGET_TIME, "2026-11-29T09:01:00+00:00");
             assert.equal(spec.env.CLONE_WALG_S3_PREFIX, `s3://${SOURCE.fromBucket}/spilo/ops-center/us-east-1/wal/16`);
             assert.equal(spec.env.CLONE_AWS_REGION, "us-east-1");
             assert.match(spec.env.SPILO_CONFIGURATION, /method: clone_with_wale/);
-            assert.match(spec.env.SPILO_CONFIGURATION, /recovery_target_time: "2026-11-29T09:01:00Z"/);
+            assert.match(spec.env.SPILO_CONFIGURATION, /recovery_target_time: "2026-11-29T09:01:00\+00:00"/);
             assert.deepEqual(spec.mounts.map((x: any) => x.source), [`${m}-ops-center-r20261129090100-pgdata`]);
         }
     });
