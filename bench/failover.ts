@@ -17,6 +17,8 @@ const CASES: Record<string, () => Promise<BenchCase>> = {
     baseline_script: async () => (await import("./cases/baseline")).baseline_script,
     region_promotion: async () => (await import("./cases/regionPromotion")).region_promotion,
     region_redis_promotion: async () => (await import("./cases/regionRedisPromotion")).region_redis_promotion,
+    pitr_restore: async () => (await import("./cases/pitrRestore")).pitr_restore,
+    full_site_recovery: async () => (await import("./cases/fullSiteRecovery")).full_site_recovery,
 };
 
 async function main(): Promise<number> {

@@ -14,6 +14,10 @@ export interface CaseResult {
     samples_s: number[];
     /** Only for the design document's own script: did the old primary come back as a second primary? */
     two_primaries_after_restart?: boolean;
+    /** Point-in-time restore: rows that started after the target time and are present (must be 0). */
+    rows_after_target?: number;
+    /** Point-in-time restore: rows acknowledged before the target time and missing (must be 0). */
+    rows_missing_before_target?: number;
     /** Free-form notes a case wants to print beside its figures. */
     notes?: string;
     /**

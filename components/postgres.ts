@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
 import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
-import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
+import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, SpiloRestoreSource, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
 import { healthcheck, placeOn, statefulUpdate } from "../lib/swarmSpec";
@@ -44,6 +44,11 @@ export interface PostgresArgs {
         readonly primaryHosts: pulumi.Input<string[]>;
         readonly primaryRegion: string;
     };
+    /**
+     * Point-in-time restore (config `restore`): the members form a NEW cluster, `scope`, on new volumes, cloned by
+     * Spilo from `source` up to its target time. The previous cluster's volumes and WAL stay untouched.
+     */
+    readonly restore?: { readonly scope: string; readonly source: SpiloRestoreSource };
     /** Swarm secrets with the superuser, replication, application-role and monitoring-role passwords. */
     readonly secrets: { readonly superuser: docker.Secret; readonly replication: docker.Secret; readonly app: docker.Secret; readonly monitor: docker.Secret };
 }
@@ -59,6 +64,8 @@ export class Postgres extends pulumi.ComponentResource {
     /** Swarm service names of the Patroni members and the etcd members (for monitoring). */
     readonly memberServiceNames: string[];
     readonly etcdServiceNames: string[];
+    /** The cluster's Patroni scope (a restored cluster has its own). */
+    readonly scope: string;
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("opscenter:ha:Postgres", name, {}, opts);
@@ -113,11 +120,15 @@ export class Postgres extends pulumi.ComponentResource {
         const memberHost = (m: string) => `${ctx.prefix}-${m}`;
         const primaryHosts = args.standbySource ? pulumi.output(args.standbySource.primaryHosts) : pulumi.output([] as string[]);
         this.memberServiceNames = memberNames.map(memberHost);
+        // A restored cluster is a new one: its own scope (DCS keys, WAL path) and empty volumes, so Patroni bootstraps.
+        const scope = args.restore?.scope ?? PATRONI_DEFAULTS.scope;
+        const volume = (m: string) => (args.restore ? `${ctx.prefix}-${m}-${scope}-pgdata` : `${ctx.prefix}-${m}-pgdata`);
+        this.scope = scope;
         memberNames.forEach((m, i) => {
             const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHosts]).apply(([bucket, kms, srcHosts]) => {
                 const member: SpiloMemberInput = {
                     role: args.role,
-                    scope: PATRONI_DEFAULTS.scope,
+                    scope,
                     memberName: spiloMemberName(args.region, i + 1),
                     connectHost: memberHost(m),
                     etcdHosts,
@@ -125,6 +136,7 @@ export class Postgres extends pulumi.ComponentResource {
                     // The standby region's bucket receives the primary's objects by S3 replication.
                     standby: args.role === "standby" && args.standbySource ? { primaryHosts: srcHosts, primaryPort: HAPROXY_DEFAULTS.primaryPort, replicatedBucket: bucket, primaryRegion: args.standbySource.primaryRegion } : undefined,
                     settings,
+                    restore: args.restore?.source,
                 };
                 return spiloEnvironment(member);
             });
@@ -152,7 +164,7 @@ export class Postgres extends pulumi.ComponentResource {
                             ],
                             // A silent primary host costs ~7 s before libpq tries the next (see SPILO_DEFAULTS.tcpSynRetries).
                             sysctl: { "net.ipv4.tcp_syn_retries": String(SPILO_DEFAULTS.tcpSynRetries) },
-                            mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-pgdata`, target: "/home/postgres/pgdata" }],
+                            mounts: [{ type: "volume", source: volume(m), target: "/home/postgres/pgdata" }],
                             healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}${SPILO_DEFAULTS.livenessPath}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
                             stopGracePeriod: "60s",
                         },
@@ -211,6 +223,6 @@ export class Postgres extends pulumi.ComponentResource {
             stateful,
         );
         this.leaderEndpoint = { host: routerName, port: HAPROXY_DEFAULTS.primaryPort };
-        this.registerOutputs({ leaderEndpoint: this.leaderEndpoint, memberServiceNames: this.memberServiceNames });
+        this.registerOutputs({ leaderEndpoint: this.leaderEndpoint, memberServiceNames: this.memberServiceNames, scope: this.scope });
     }
 }

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
+import { redisRestoreMarker, REDIS_RESTORE_DEFAULTS, renderRedisRestoreScript } from "../renderers/redisRestore";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
 import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
@@ -50,6 +51,11 @@ export interface RedisArgs {
     /** This region's bucket and key for the hourly RDB copy. */
     readonly backupBucket: pulumi.Input<string>;
     readonly backupKmsKeyArn: pulumi.Input<string>;
+    /**
+     * Point-in-time restore (config `restore.redisRdbKey`): the first node's EMPTY volume is seeded from this RDB copy
+     * by a restore step (renderers/redisRestore.ts) before redis-server starts; the replicas sync from it.
+     */
+    readonly restoreFrom?: { readonly bucket: string; readonly region: string; readonly key: string };
 }
 
 /**
@@ -89,6 +95,8 @@ export class Redis extends pulumi.ComponentResource {
         const sentinelAddr = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-redis-sentinel-${i + 1}`);
 
         const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
+        // Restore: the first node (the primary region's initial master) waits for the restore step's marker.
+        const restoreStart = args.restoreFrom && primary ? swarmConfig(this, ctx, "redis-start-restore", renderRedisStart({ waitForRestore: redisRestoreMarker() })) : undefined;
         // The official image runs redis as uid 999; the start scripts run as that user too.
         const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
@@ -112,7 +120,7 @@ export class Redis extends pulumi.ComponentResource {
             this.pinnedService(name, node, args, i, {
                 image: args.images.redis,
                 commands: ["sh", D.redisStartPath],
-                configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
+                configs: [mountConfig(confObj, D.redisConfSource), mountConfig(i === 0 && restoreStart ? restoreStart : redisStart, D.redisStartPath, 0o555)],
                 secrets: [secret],
                 port: D.port,
                 resources: swarmResources("redis"),
@@ -180,6 +188,33 @@ export class Redis extends pulumi.ComponentResource {
             },
             { parent: this, provider: ctx.provider },
         );
+
+        if (args.restoreFrom && primary) {
+            // The restore step: the AWS CLI image (root, sh, head, chown: amazonlinux:2) on the first node's host, with its volume.
+            const rf = args.restoreFrom;
+            const restoreCfg = swarmConfig(this, ctx, "redis-restore", renderRedisRestoreScript({ bucket: rf.bucket, region: rf.region, key: rf.key, owner: `${REDIS_USER.uid}:${REDIS_USER.gid}` }));
+            new docker.Service(
+                `${name}-restore`,
+                {
+                    name: `${ctx.prefix}-redis-restore`,
+                    mode: { replicated: { replicas: 1 } },
+                    taskSpec: {
+                        containerSpec: {
+                            image: args.images.awsCli,
+                            commands: ["sh", REDIS_RESTORE_DEFAULTS.scriptPath],
+                            configs: [mountConfig(restoreCfg, REDIS_RESTORE_DEFAULTS.scriptPath, 0o555)],
+                            mounts: [{ type: "volume", source: `${ctx.prefix}-${nodeNames[0]}-data`, target: D.dataDir }],
+                            healthcheck: healthcheck(["CMD-SHELL", `test -e ${redisRestoreMarker()}`], { interval: 10, timeout: 3, retries: 3, startPeriod: 600 }),
+                        },
+                        resources: swarmResources("rdbBackup"),
+                        placement: { constraints: placeOn("data", { hostname: host(0).hostname }) },
+                        networksAdvanceds: [attachNetwork(ctx.networks.data)],
+                        restartPolicy: { condition: "any", delay: "30s" },
+                    },
+                },
+                { parent: this, provider: ctx.provider },
+            );
+        }
 
         // redis_exporter for Prometheus (multi-target: Prometheus names each node); it reads the password only
         // from its environment, so a rendered start script exports it from the secret file.

@@ -21,6 +21,7 @@ import { SwarmHosts } from "./swarmHosts";
 import { SwarmContext } from "./swarmKit";
 import { SwarmNetworks } from "./swarmNetworks";
 import { WalBucket } from "./walBucket";
+import { PATRONI_DEFAULTS } from "../renderers/patroniDcs";
 
 /** Arguments of {@link Region}. */
 export interface RegionArgs {
@@ -68,6 +69,7 @@ export class Region extends pulumi.ComponentResource {
                     reservedCidrs: [cfg.network.vpcCidr, ...(cfg.network.peerVpcCidr ? [cfg.network.peerVpcCidr] : [])],
                 },
                 walBucket: { arn: wal.bucketArn, kmsKeyArn: wal.kmsKeyArn },
+                restoreSource: cfg.restore && { ...cfg.restore, pgVersion: PATRONI_DEFAULTS.pgVersion },
                 acmeDns01: cfg.edge.tlsMode === "dns01" ? { hostedZoneId: cfg.dns.hostedZoneId, domains: [cfg.dns.domain] } : undefined,
                 edgeParameterPrefix: `/ops-center-ha/${cfg.stack}/edge`,
                 tags,
@@ -107,6 +109,7 @@ export class Region extends pulumi.ComponentResource {
                 walKmsKeyArn: wal.kmsKeyArn,
                 standbySource: ref && { primaryHosts: fromPrimary("postgresLeaderAddresses") as pulumi.Output<string[]>, primaryRegion: cfg.peerRegion! },
                 secrets: { superuser: creds.secrets.pgSuperuser, replication: creds.secrets.pgReplication, app: creds.secrets.pgApp, monitor: creds.secrets.pgMonitor },
+                restore: cfg.restore && { scope: cfg.restore.scope, source: cfg.restore },
             },
             parent,
         );
@@ -126,6 +129,7 @@ export class Region extends pulumi.ComponentResource {
                 passwordSecret: creds.secrets.redis,
                 backupBucket: wal.bucketName,
                 backupKmsKeyArn: wal.kmsKeyArn,
+                restoreFrom: cfg.restore?.redisRdbKey ? { bucket: cfg.restore.fromBucket, region: cfg.restore.bucketRegion, key: cfg.restore.redisRdbKey } : undefined,
             },
             parent,
         );

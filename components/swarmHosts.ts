@@ -44,6 +44,7 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { RestoreAccessInput, restoreReadStatements } from "../lib/restoreAccess";
 import type { HaConfig, HostRole } from "../config/types";
 import { planNodes } from "../lib/placement";
 import { renderCloudInit, swarmSsmPrefix } from "../renderers/cloudInit";
@@ -80,6 +81,8 @@ export interface SwarmHostsArgs {
         /** ARN of the bucket's KMS key. */
         readonly kmsKeyArn: pulumi.Input<string>;
     };
+    /** Point-in-time restore: the data hosts also read the source bucket's backups and decrypt with its key (lib/restoreAccess.ts). */
+    readonly restoreSource?: RestoreAccessInput;
     /** Traefik ACME DNS-01 through Route53 from the edge hosts: the zone and the names certified. */
     readonly acmeDns01?: {
         /** Route53 hosted zone id. */
@@ -227,6 +230,8 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     { Sid: "WalKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: wal.kmsKeyArn,
                       Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } } },
                 );
+                const src = args.restoreSource;
+                if (src) statements.push(...restoreReadStatements(src, "aws").map((_, i) => partition.partition.apply((part) => restoreReadStatements(src, part)[i])));
             }
             if (role === "edge") {
                 statements.push(

@@ -4,8 +4,11 @@
  * key once, through this table, before any resource exists.
  */
 
-/** How a key's text is parsed. */
-export type KeyType = "string" | "integer" | "boolean";
+/**
+ * How a key's text is parsed. "object" is a structured value (`pulumi config set --path 'key.field' v`), which the
+ * engine hands over as JSON text; Pulumi.yaml declares it without a `type:` (see `scripts/configTable.ts`).
+ */
+export type KeyType = "string" | "integer" | "boolean" | "object";
 
 /** One configuration key of the `ops-center-ha` namespace. */
 export interface KeySpec {
@@ -96,6 +99,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "tlsCertificate", type: "string", description: "PEM certificate (tlsMode certificate).", optional: true, secret: true },
     { key: "tlsPrivateKey", type: "string", description: "PEM private key (tlsMode certificate).", optional: true, secret: true },
     { key: "standbyCredentials", type: "string", description: "The region's passwords as JSON (pgSuperuser, pgReplication, pgApp, pgMonitor, redis) instead of generated ones: required with primaryStack (the primary's, copied once with npm run promote -- copy-credentials <stack>); kept when a promoted region drops primaryStack.", optional: true, secret: true },
+    { key: "restore", type: "object", description: "Point-in-time restore: { fromBucket, targetTime (RFC 3339 with offset), kmsKeyArn, fromScope?, fromRegion?, bucketRegion?, redisRdbKey? }. Bootstraps a NEW Postgres cluster (scope and volumes named after targetTime) from the WAL-G backups and WAL in fromBucket up to targetTime, and seeds empty Redis volumes from the RDB copy redisRdbKey. Keep it set afterwards: it names the restored cluster. Primary region only.", optional: true },
     { key: "alertWebhookUrl", type: "string", description: "Alertmanager webhook receiver URL (set with pulumi config set --secret).", secret: true },
     // Images of the data and edge tiers
     { key: "spiloImage", type: "string", description: "Spilo (Patroni + Postgres + WAL-G) image, pinned.", default: "ghcr.io/zalando/spilo-17:4.0-p2" },

@@ -1,5 +1,7 @@
 /** The validated, typed configuration of one region stack. Built only by `validate.ts`. */
 
+import { RestoreConfig } from "./restore";
+
 export type Role = "primary" | "standby";
 export type Color = "blue" | "green";
 export type TlsMode = "dns01" | "certificate";
@@ -74,6 +76,8 @@ export interface HaConfig {
         readonly tlsMode: TlsMode;
         readonly acmeEmail: string;
     };
+    /** Point-in-time restore: the Postgres cluster is a NEW one cloned from these backups (config/restore.ts). */
+    readonly restore?: RestoreConfig;
     readonly images: {
         readonly spilo: string;
         readonly etcd: string;

@@ -8,6 +8,8 @@ import { fitProblemsOfConfig } from "../lib/swarmDemand";
 import { INSTANCE_TYPES } from "../lib/instanceTypes";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, declaredDefault, keySpec } from "./keys";
 import { standbyCredentialsProblems } from "./standbyCredentials";
+import { parseRestore } from "./restore";
+import { PATRONI_DEFAULTS } from "../renderers/patroniDcs";
 import { Color, HaConfig, Role, TlsMode } from "./types";
 
 /** Every problem found in a stack's config, one line each. */
@@ -28,6 +30,8 @@ export interface RawConfig {
     readonly keys?: readonly string[];
     /** Whether the stack holds `key` as a `secure:` value; when given, secret keys set in plain text are rejected. */
     isSecret?(key: string): boolean;
+    /** "Now" in ms (a restore target must not be in the future); default the clock. */
+    readonly now?: number;
 }
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
@@ -249,6 +253,9 @@ export function validateConfig(raw: RawConfig): HaConfig {
         for (const p of standbyCredentialsProblems(creds)) problems.push(`${k("standbyCredentials")} ${p}`);
     }
 
+    const restoreText = text("restore");
+    const restore = restoreText === undefined ? undefined : parseRestore(k("restore"), restoreText, { region, role, defaultScope: PATRONI_DEFAULTS.scope, now: raw.now }, problems);
+
     for (const spec of CONFIG_KEYS.filter((c) => c.secret)) {
         const set = raw.get(spec.key);
         if (!set && !spec.optional) {
@@ -302,6 +309,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
         postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },
         redis: { replicas: redisReplicas, sentinels, quorum, downAfterMs },
         edge: { keepalivedPriority, routerId, tlsMode, acmeEmail },
+        restore,
         images,
     };
     // Only a sound config is sized: do its tasks start, schedule and roll on its hosts (lib/fit.ts)?

@@ -75,6 +75,8 @@ export function demandServices(cfg: HaConfig): FitService[] {
     }
     if (primary) for (let i = 0; i < cfg.redis.sentinels; i++) services.push(one(`redis-sentinel-${i + 1}`, on("data", dataHosts[i % dataHosts.length]), { ...sized("sentinel"), hostPorts: hostPorts(26379) }));
     services.push(one("redis-rdb-backup", on("data", dataHosts[(primary ? 1 : 0) % dataHosts.length]), sized("rdbBackup")));
+    // Point-in-time restore: the step that seeds the first Redis node's volume (components/redis.ts), on that node's host.
+    if (primary && cfg.restore?.redisRdbKey) services.push(one("redis-restore", on("data", dataHosts[0]), sized("rdbBackup")));
     services.push(one("redis-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
 
     // Monitoring: Prometheus and Alertmanager pinned to the app host holding their volume.

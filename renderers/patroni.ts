@@ -11,9 +11,11 @@
  */
 import { stringify } from "yaml";
 import { PATRONI_DEFAULTS, PatroniSettings, StandbyClusterSource, patroniDcsSection, patroniSettings } from "./patroniDcs";
+import { CloneBootstrapInput, spiloCloneBootstrap } from "./spiloRestore";
 
 export * from "./patroniDcs";
 export * from "./patroniSpilo";
+export * from "./spiloRestore";
 
 /** One Patroni member, for a plain (non-Spilo) Patroni install. */
 export interface PatroniMember {
@@ -55,6 +57,11 @@ export interface PatroniMember {
     readonly replicationUserName?: string;
     /** `bootstrap.post_init` command (e.g. `/bin/sh <renderPostInitScript file>`); Patroni appends the connection string. */
     readonly postInit?: string;
+    /**
+     * Bootstrap a new cluster by Spilo's clone_with_wale section (renderers/spiloRestore.ts) instead of initdb; the
+     * bench passes its local-directory stand-ins for the two WAL-G commands.
+     */
+    readonly clone?: CloneBootstrapInput;
 }
 
 function fail(field: string, value: unknown, allowed: string): never {
@@ -127,6 +134,7 @@ export function renderPatroniYaml(m: PatroniMember): string {
             dcs: patroniDcsSection(settings, m.standby),
             initdb: [{ encoding: "UTF8" }, "data-checksums"],
             ...(m.postInit !== undefined ? { post_init: m.postInit } : {}),
+            ...(m.clone ? spiloCloneBootstrap(m.clone) : {}),
         },
         postgresql: {
             listen: m.pgListen,

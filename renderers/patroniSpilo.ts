@@ -7,6 +7,7 @@
  */
 import { stringify } from "yaml";
 import { PATRONI_DEFAULTS, PatroniSettings, StandbyClusterSource, patroniDcsSection, patroniSettings, validatePatroniSettings } from "./patroniDcs";
+import { spiloCloneBootstrap, spiloCloneEnvironment, SpiloRestoreSource } from "./spiloRestore";
 
 /** Backups of this region: WAL-G archiving and daily base backups to this region's bucket, SSE-KMS. */
 export interface SpiloBackupSettings {
@@ -61,6 +62,11 @@ export interface SpiloMemberInput {
     readonly namespace?: string;
     /** Postgres major version run by the image (`PGVERSION`); default 16. */
     readonly pgVersion?: number;
+    /**
+     * Point-in-time restore: a NEW cluster (its own `scope`) bootstraps by Spilo's clone_with_wale from these backups
+     * up to the target time (renderers/spiloRestore.ts). Primary role only. Ignored by Patroni once the cluster exists.
+     */
+    readonly restore?: SpiloRestoreSource;
 }
 
 /** Swarm secret file names holding the passwords (under /run/secrets). */
@@ -171,6 +177,10 @@ function validateMember(m: SpiloMemberInput): { settings: PatroniSettings; pgVer
     } else if (m.standby !== undefined) {
         fail("standby", "(set)", 'must be omitted when role is "primary"');
     }
+    if (m.restore !== undefined) {
+        if (m.role !== "primary") fail("restore", "(set)", 'must be omitted when role is "standby" (a standby cluster copies its primary)');
+        if (m.restore.fromScope === m.scope) fail("restore.fromScope", m.restore.fromScope, "must differ from scope: the restored cluster is a new one, with its own DCS keys and WAL path");
+    }
     const settings = m.settings ?? patroniSettings();
     validatePatroniSettings(settings);
     return { settings, pgVersion, retain, schedule };
@@ -197,7 +207,12 @@ export function renderSpiloConfiguration(m: SpiloMemberInput): string {
     const cfg = {
         namespace: m.namespace ?? PATRONI_DEFAULTS.namespace,
         // post_init replaces Spilo's `/scripts/post_init.sh "<HUMAN_ROLE>"`; ours runs Spilo's first, then the roles SQL.
-        bootstrap: { dcs: patroniDcsSection(settings, standby), post_init: `/bin/sh ${SPILO_DEFAULTS.postInitFile}` },
+        bootstrap: {
+            dcs: patroniDcsSection(settings, standby),
+            post_init: `/bin/sh ${SPILO_DEFAULTS.postInitFile}`,
+            // The same section Spilo's template renders from CLONE_* (renderers/spiloRestore.ts); ours wins key by key.
+            ...(m.restore ? spiloCloneBootstrap({ fromScope: m.restore.fromScope, targetTime: m.restore.targetTime }) : {}),
+        },
         etcd3: { hosts: [...m.etcdHosts] },
         restapi: { connect_address: `${m.connectHost}:${PATRONI_DEFAULTS.restApiPort}` },
         postgresql: {
@@ -238,6 +253,7 @@ export function spiloEnvironment(m: SpiloMemberInput): Record<string, string> {
         BACKUP_SCHEDULE: schedule,
         SPILO_CONFIGURATION: renderSpiloConfiguration(m),
     };
+    if (m.restore) Object.assign(env, spiloCloneEnvironment(m.restore, pgVersion));
     if (m.role === "standby" && m.standby) {
         // Spilo writes these into SPILO_DEFAULTS.standbyEnvDir for the standby cluster's restore_command.
         const src = walS3Prefix(m.standby.replicatedBucket, m.scope, m.standby.primaryRegion, pgVersion);

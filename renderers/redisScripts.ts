@@ -3,6 +3,7 @@
  * password from the Swarm secret to a writable copy of the rendered config) and the hourly RDB copy to S3.
  * Pure: typed input -> script text. Re-exported by ./redis.
  */
+import { redisRestoreWaitLines } from "./redisRestore";
 import { REDIS_DEFAULTS, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
 /** Input of {@link renderRedisStart}. Every field has a production default; the tests pass their own paths. */
@@ -13,6 +14,8 @@ export interface RedisStartInput {
     readonly configPath?: string;
     /** File holding the Redis password (the Swarm secret). */
     readonly passwordFile?: string;
+    /** Point-in-time restore: wait for this marker of the restore step (renderers/redisRestore.ts) before starting. */
+    readonly waitForRestore?: string;
 }
 
 /** Input of {@link renderSentinelStart}. */
@@ -95,6 +98,7 @@ export function renderRedisStart(i: RedisStartInput = {}): string {
         "# The rendered redis.conf (a read-only Swarm config) holds no password: this script writes a copy",
         "# with requirepass and masterauth from the Swarm secret, and runs redis-server from it.",
         "set -eu",
+        ...(i.waitForRestore ? redisRestoreWaitLines(i.waitForRestore) : []),
         `src=${q(src)}`,
         `conf=${q(conf)}`,
         `secret=${q(secret)}`,

@@ -25,7 +25,11 @@ export function configTable(): string {
 export function pulumiYamlConfig(): string {
     let out = "config:\n";
     for (const k of CONFIG_KEYS) {
-        out += `  ${k.key}:\n    type: ${k.type}\n    description: ${JSON.stringify(k.description)}\n`;
+        // A structured key is declared without a type: the engine type-checks only explicitly typed keys
+        // (config.go validateStackConfigValues; offline/projectConfig.ts mergeProjectConfig), and its `default: ""`
+        // must not meet a declared object type.
+        out += k.type === "object" ? `  ${k.key}:\n` : `  ${k.key}:\n    type: ${k.type}\n`;
+        out += `    description: ${JSON.stringify(k.description)}\n`;
         const d = declaredDefault(k);
         if (d !== undefined) out += `    default: ${typeof d === "string" ? JSON.stringify(d) : d}\n`;
     }
