@@ -121,10 +121,11 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
         });
 
         it("Postgres: Patroni members and etcd pinned to distinct data hosts, stop-first, passwords as secret files", () => {
-            const members = ["opscenter-pg-1", "opscenter-pg-2"].map((n) => service(plan(), n));
+            const members = ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"].map((n) => service(plan(), n));
             const etcd = ["opscenter-etcd-1", "opscenter-etcd-2", "opscenter-etcd-3"].map((n) => service(plan(), n));
             const host = (s: Json) => s.taskSpec.placement.constraints.find((c: string) => c.startsWith("node.hostname=="));
-            assert.equal(new Set(members.map(host)).size, 2);
+            assert.equal(new Set(members.map(host)).size, 3, "one member per data host");
+            assert.equal(ofType(plan(), "docker:index/service:Service").filter((s) => /^opscenter-pg-\d+$/.test((unwrap(s.inputs) as Json).name)).length, 3, "three Patroni members in either region (issue 10)");
             assert.equal(new Set(etcd.map(host)).size, 3);
             for (const s of [...members, ...etcd]) {
                 assert.equal(s.updateConfig.order, "stop-first");
@@ -167,6 +168,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.ok(lines(cfg).includes(primary ? "http-check send meth GET uri /primary" : "http-check send meth GET uri /standby-leader") || cfg.includes(primary ? "/primary" : "/standby-leader"));
             assert.match(cfg, /server pg-1 opscenter-pg-1:5432/);
             assert.match(cfg, /server pg-2 opscenter-pg-2:5432/);
+            assert.match(cfg, /server pg-3 opscenter-pg-3:5432/);
         });
 
         it("Redis: nodes and sentinels pinned per host, auth and persistence as rendered, no password in any file", () => {
