@@ -254,6 +254,9 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const rules = parse(mounted(plan(), prom, "/etc/prometheus/alerts.yml"));
             const names = rules.groups[0].rules.map((r: Json) => r.alert);
             for (const n of ["BackendDown", "DatabaseConnectionPoolExhausted", "HighErrorRate", "PatroniNoLeader", "EdgeVipDown", "TlsCertificateExpiringSoon"]) assert.ok(names.includes(n), n);
+            // Three Patroni members: all scraped, and fewer than 2 replicas warns.
+            assert.deepEqual(yml.scrape_configs.find((j: Json) => j.job_name === "patroni").dns_sd_configs[0].names, ["tasks.opscenter-pg-1", "tasks.opscenter-pg-2", "tasks.opscenter-pg-3"]);
+            assert.equal(rules.groups[0].rules.find((r: Json) => r.alert === "PostgresReplicasMissing").expr, '(count(patroni_replica{job="patroni"} == 1) or vector(0)) < 2');
             const am = service(plan(), "opscenter-alertmanager");
             const amYml = mounted(plan(), am, "/etc/alertmanager/alertmanager.yml");
             assert.match(amYml, /url_file: \/run\/secrets\/alert_webhook_url/);

@@ -42,7 +42,7 @@ export async function waitThreeHealthy(c: PatroniCluster, timeoutMs = 180_000): 
 async function startWrites(c: PatroniCluster, n = 10): Promise<number> {
     const from = c.writes.length;
     c.startWriter();
-    await waitFor(`${n} acknowledged writes before the fault`, () => c.writes.slice(from).filter((w) => w.ok).length >= n, { timeoutMs: 60_000 });
+    await waitFor(`${n} acknowledged writes before the fault`, () => c.writes.slice(from).filter((w) => w.ok).length >= n, { timeoutMs: 120_000 });
     return from;
 }
 
