@@ -12,6 +12,7 @@ const CASES: Record<string, () => Promise<BenchCase>> = {
     postgres: async () => (await import("./cases/postgres")).postgres,
     postgres_switchover: async () => (await import("./cases/postgres")).postgres_switchover,
     postgres_restart: async () => (await import("./cases/postgres")).postgres_restart,
+    postgres_double_failure: async () => (await import("./cases/postgresDoubleFailure")).postgres_double_failure,
     redis: async () => (await import("./cases/redis")).redis,
     vip: async () => (await import("./cases/vip")).vip,
     baseline_script: async () => (await import("./cases/baseline")).baseline_script,

@@ -15,6 +15,7 @@ export const CLAIMS: Record<string, string> = {
     postgres: "automatic failover (its bash loop: 5 s checks + 10 s re-check, no fencing)",
     postgres_switchover: "zero-downtime deployments",
     postgres_restart: "automatic failover",
+    postgres_double_failure: "no data loss on failover (the leader's host, then the new leader's 5 s after its promotion; 3 members)",
     redis: "automatic failover (Sentinel, down-after 5 s)",
     vip: "keepalived VIP failover, 99.99 % edge uptime",
     baseline_script: "the document's own Postgres failover loop, measured for comparison",
@@ -34,6 +35,8 @@ export const TARGETS_S: Record<string, number> = {
     postgres: 21,
     postgres_switchover: 5,
     postgres_restart: 5,
+    /** Seconds from the second kill to the first write on the last member: a host crash costs about ttl (20 s). */
+    postgres_double_failure: 21,
     redis: 7,
     vip: 4,
     pitr_restore: 900,

@@ -79,7 +79,7 @@ export class Monitoring extends pulumi.ComponentResource {
             }),
         );
         const promCfg = swarmConfig(this, ctx, "prometheus", prometheusYml);
-        const rulesCfg = swarmConfig(this, ctx, "alert-rules", renderAlertRules({ region: args.region, role: args.role }));
+        const rulesCfg = swarmConfig(this, ctx, "alert-rules", renderAlertRules({ region: args.region, role: args.role, postgresMembers: args.services.patroni.length }));
         const prometheus = new docker.Service(
             `${name}-prometheus`,
             {

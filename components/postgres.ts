@@ -25,7 +25,7 @@ export interface PostgresArgs {
      * Swarm: then members are only kept apart by `maxReplicas` on data-labelled nodes.
      */
     readonly dataHosts: string[];
-    /** Patroni members (2: leader + synchronous standby). */
+    /** Patroni members, one per data host (3: leader, synchronous standby, and a third that the next leader makes synchronous). */
     readonly members: number;
     /** etcd members (odd, at least 3). */
     readonly etcdMembers: number;

@@ -85,7 +85,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "redisSentinels", type: "integer", description: "Redis sentinels (odd, at least 3).", default: 3 },
     { key: "redisQuorum", type: "integer", description: "Sentinels that must agree the master is down (a majority).", default: 2 },
     { key: "redisDownAfterMs", type: "integer", description: "Sentinel down-after-milliseconds (1000-60000).", default: 5000 },
-    { key: "postgresMembers", type: "integer", description: "Patroni members in this region (2: leader + synchronous standby).", default: 2 },
+    { key: "postgresMembers", type: "integer", description: "Patroni members in this region, one per data host (3: leader, synchronous standby and a third that keeps a synchronous standby after a failover; at least 3 in a region built as primary).", default: 3 },
     { key: "etcdMembers", type: "integer", description: "etcd members (odd, at least 3).", default: 3 },
     { key: "patroniTtl", type: "integer", description: "Patroni leader-key TTL, seconds (Patroni 4 floor is 20).", default: 20 },
     { key: "patroniLoopWait", type: "integer", description: "Patroni loop_wait, seconds (how soon Patroni notices a crashed postmaster).", default: 2 },

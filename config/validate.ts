@@ -222,7 +222,15 @@ export function validateConfig(raw: RawConfig): HaConfig {
     }
     const downAfterMs = int("redisDownAfterMs", 1000, 60000);
 
-    const members = int("postgresMembers", 2, 5);
+    // A region built as primary runs 3 members: after the leader is lost, the new leader still has a synchronous
+    // standby, so a second failure promotes a member holding every acknowledged commit (bench postgres_double_failure).
+    const minMembers = builtAs === "primary" ? 3 : 2;
+    const members = int("postgresMembers", minMembers, 5, `an integer from ${minMembers} to 5 in a region built as ${builtAs}${builtAs === "primary" ? " (leader, synchronous standby and a third member that becomes the new leader's synchronous standby)" : ""}`);
+    // Member i is pinned to data host i: a member more than the data hosts would share a host (and zone) with another.
+    const dataHostCount = existingSwarmHost !== undefined ? existingSwarmDataHosts?.length : pools.data.count;
+    if (members > 0 && dataHostCount !== undefined && dataHostCount >= 3 && members > dataHostCount) {
+        bad("postgresMembers", members, `must be at most one per data host: ${dataHostCount} data hosts (${existingSwarmHost !== undefined ? "existingSwarmDataHosts" : "dataNodes"})`);
+    }
     const etcdMembers = int("etcdMembers", 3, 7, "an odd integer from 3 to 7");
     if (etcdMembers % 2 === 0) bad("etcdMembers", etcdMembers, "must be odd, so that etcd keeps a majority");
     const ttl_ = int("patroniTtl", 20, 300, "an integer from 20 to 300 (Patroni 4 raises anything below 20 to 20)");

@@ -103,6 +103,15 @@ export function costOfPlan(plan: PlanLike, region: string, usage: UsageAssumptio
         assumptions.push(`${usage.walGbPerMonth} GB/month of Postgres streaming and ${usage.redisGbPerMonth} GB/month of Redis replication cross the peering (counted in the stack that owns it)`);
     }
 
+    // Postgres streaming inside the region: every Patroni member but the leader receives the WAL from another zone
+    // (members are pinned one per data host, the data hosts one per zone). A standby cluster's replicas cascade from
+    // its standby leader the same way.
+    const members = of("docker:index/service:Service").filter((r) => /-pg-\d+$/.test(String((r.inputs as P).name ?? ""))).length;
+    if (members > 1) {
+        add("Transfer", "Postgres replication between zones", (members - 1) * usage.walGbPerMonth, "GB", prices.interAzPerGb);
+        assumptions.push(`${members} Patroni members: ${members - 1} replicas each receive the ${usage.walGbPerMonth} GB/month of WAL from another zone`);
+    }
+
     // KMS and CloudWatch.
     const keys = of("aws:kms/key:Key").length;
     add("KMS", "customer managed keys", keys, "key-month", prices.kmsKeyMonth);

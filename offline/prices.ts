@@ -27,6 +27,8 @@ export interface PriceTable {
     readonly cloudwatchAlarmMonth: number;
     /** Data transfer between us-east-1 and us-west-2 (S3 replication, VPC peering), per GB. */
     readonly interRegionPerGb: number;
+    /** Data transfer between Availability Zones of one region, per GB crossing: $0.01 out of one zone plus $0.01 into the other. */
+    readonly interAzPerGb: number;
     readonly source: readonly string[];
 }
 
@@ -54,6 +56,7 @@ export const PRICES: PriceTable = {
     kmsPer10kRequests: 0.03,
     cloudwatchAlarmMonth: 0.1,
     interRegionPerGb: 0.02,
+    interAzPerGb: 0.02,
     source: [
         "aws.amazon.com/ec2/pricing/on-demand (Linux, us-east-1 and us-west-2)",
         "aws.amazon.com/ebs/pricing (gp3 storage; baseline 3000 IOPS / 125 MB/s included)",
@@ -63,6 +66,7 @@ export const PRICES: PriceTable = {
         "aws.amazon.com/kms/pricing (customer managed key, symmetric requests)",
         "aws.amazon.com/cloudwatch/pricing (standard-resolution metric alarm)",
         "aws.amazon.com/ec2/pricing/on-demand#Data_Transfer (between US regions)",
+        "aws.amazon.com/ec2/pricing/on-demand#Data_Transfer_within_the_same_AWS_Region (between Availability Zones: $0.01/GB in each direction)",
     ],
 };
 

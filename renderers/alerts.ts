@@ -21,6 +21,8 @@ export interface AlertRulesInput {
     readonly role: RegionRole;
     /** Overrides of the default thresholds and durations. */
     readonly thresholds?: Partial<AlertThresholds>;
+    /** Patroni members of the region (config postgresMembers, default 3): fewer than members - 1 replicas warns. */
+    readonly postgresMembers?: number;
 }
 
 /** One alert rule as rendered. */
@@ -78,8 +80,12 @@ export function runbookUrl(base: string, alert: string): string {
 }
 
 /** The rules of a region, as data (the unit tests and the promtool test read them). */
-export function alertRules(role: RegionRole, overrides: Partial<AlertThresholds> = {}): AlertRule[] {
+export function alertRules(role: RegionRole, overrides: Partial<AlertThresholds> = {}, postgresMembers = 3): AlertRule[] {
     checkRole("role", role);
+    if (!Number.isInteger(postgresMembers) || postgresMembers < 2 || postgresMembers > 9) {
+        throw new Error(`postgresMembers: ${postgresMembers} is not allowed (an integer from 2 to 9)`);
+    }
+    const replicasWanted = postgresMembers - 1;
     const t = alertThresholds(overrides);
     const pct = `${+(t.errorRatioMax * 100).toFixed(4)} %`;
     const leaderMetric = role === "primary" ? "patroni_primary" : "patroni_standby_leader";
@@ -137,6 +143,19 @@ export function alertRules(role: RegionRole, overrides: Partial<AlertThresholds>
             comment:
                 `Patroni 3+ exports ${leaderMetric} (patroni_master is its deprecated alias). absent() also fires when no ` +
                 `member can be scraped at all. ${t.noLeaderFor} is longer than an automatic failover, which stays silent.`,
+        },
+        {
+            alert: "PostgresReplicasMissing",
+            expr: `(count(patroni_replica{job="patroni"} == 1) or vector(0)) < ${replicasWanted}`,
+            for: t.replicasMissingFor,
+            severity: "warning",
+            summary: "Postgres runs with fewer replicas than members",
+            description:
+                `Fewer than ${replicasWanted} of the ${postgresMembers} Patroni members have been replicas for ${t.replicasMissingFor}: ` +
+                `one more failure stops writes (no member Patroni may promote) or leaves new commits on one host only.`,
+            comment:
+                `Each member exports patroni_replica (1 while it is a replica; a standby cluster's standby leader reports 0, its ` +
+                `replicas 1), so both regions expect members - 1. count() of nothing is nothing: \`or vector(0)\` counts it as 0.`,
         },
     ];
     if (role === "primary") {
@@ -235,7 +254,7 @@ export function renderAlertRules(input: AlertRulesInput): string {
     const region = checkRegion("region", input.region);
     const role = checkRole("role", input.role);
     const t = alertThresholds(input.thresholds);
-    const rules = alertRules(role, input.thresholds);
+    const rules = alertRules(role, input.thresholds, input.postgresMembers);
     const doc = new Document({
         groups: [
             {

@@ -59,7 +59,7 @@ export function leaderCheckPathFor(role: "primary" | "standby"): "/primary" | "/
     return role === "standby" ? "/leader" : "/primary";
 }
 
-/** Production values (Swarm: Patroni services pg-1 and pg-2 on the overlay network, Docker DNS). */
+/** Production values (Swarm: Patroni services pg-1..pg-3, one per data host, on the overlay network, Docker DNS). */
 export const HAPROXY_DEFAULTS = {
     bindAddress: "*",
     primaryPort: 5000,
@@ -74,6 +74,7 @@ export const HAPROXY_DEFAULTS = {
     servers: [
         { name: "pg-1", host: "pg-1", port: 5432, apiPort: 8008 },
         { name: "pg-2", host: "pg-2", port: 5432, apiPort: 8008 },
+        { name: "pg-3", host: "pg-3", port: 5432, apiPort: 8008 },
     ],
 } as const;
 

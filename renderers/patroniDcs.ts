@@ -17,6 +17,18 @@ export interface PatroniSettings {
     readonly primaryStartTimeout: number;
     /** Synchronous replication: a commit returns only once the synchronous standby has it; only that standby may be promoted. */
     readonly synchronousMode: boolean;
+    /**
+     * Patroni `synchronous_node_count`: synchronous standbys the leader waits for. 1: with 3 members the third is
+     * asynchronous until a failover, when the new leader makes it synchronous (before it acknowledges a commit that
+     * only it holds, Patroni 4 `_process_multisync_replication`).
+     */
+    readonly synchronousNodeCount: number;
+    /**
+     * Patroni `synchronous_mode_strict`. false: a leader with no replica left keeps accepting writes (one copy until a
+     * replica returns); true: it blocks every write until one returns. Either way only a member Patroni recorded as
+     * synchronous is promoted, so no acknowledged commit is lost to a failover.
+     */
+    readonly synchronousModeStrict: boolean;
     /** Bytes of replication lag above which a replica may not be promoted. */
     readonly maximumLagOnFailover: number;
     /** Postgres `archive_timeout`, seconds: forces a WAL segment switch (and so an upload) at least this often (RPO). */
@@ -37,6 +49,8 @@ export const PATRONI_DEFAULTS = {
     retryTimeout: 5,
     primaryStartTimeout: 10,
     synchronousMode: true,
+    synchronousNodeCount: 1,
+    synchronousModeStrict: false,
     maximumLagOnFailover: 1_048_576,
     archiveTimeoutSeconds: 60,
     maxWalSenders: 10,
@@ -93,6 +107,10 @@ export function validatePatroniSettings(s: PatroniSettings): void {
     if (typeof s.synchronousMode !== "boolean") {
         throw new Error(`patroni: synchronousMode = ${String(s.synchronousMode)} is invalid: must be true or false`);
     }
+    requireInt("synchronousNodeCount", s.synchronousNodeCount, 1, 10, "synchronous standbys the leader waits for");
+    if (typeof s.synchronousModeStrict !== "boolean") {
+        throw new Error(`patroni: synchronousModeStrict = ${String(s.synchronousModeStrict)} is invalid: must be true or false`);
+    }
     requireInt("maximumLagOnFailover", s.maximumLagOnFailover, 0, 1024 * 1024 * 1024, "bytes");
     requireInt("archiveTimeoutSeconds", s.archiveTimeoutSeconds, 1, 300, "the RPO target is 5 minutes");
     requireInt("maxWalSenders", s.maxWalSenders, 2, 1000, "at least one per replica plus one for backups");
@@ -125,6 +143,8 @@ export function patroniSettings(overrides: Partial<PatroniSettings> = {}): Patro
         retryTimeout: overrides.retryTimeout ?? PATRONI_DEFAULTS.retryTimeout,
         primaryStartTimeout: overrides.primaryStartTimeout ?? PATRONI_DEFAULTS.primaryStartTimeout,
         synchronousMode: overrides.synchronousMode ?? PATRONI_DEFAULTS.synchronousMode,
+        synchronousNodeCount: overrides.synchronousNodeCount ?? PATRONI_DEFAULTS.synchronousNodeCount,
+        synchronousModeStrict: overrides.synchronousModeStrict ?? PATRONI_DEFAULTS.synchronousModeStrict,
         maximumLagOnFailover: overrides.maximumLagOnFailover ?? PATRONI_DEFAULTS.maximumLagOnFailover,
         archiveTimeoutSeconds: overrides.archiveTimeoutSeconds ?? PATRONI_DEFAULTS.archiveTimeoutSeconds,
         maxWalSenders: overrides.maxWalSenders ?? PATRONI_DEFAULTS.maxWalSenders,
@@ -149,8 +169,10 @@ export function patroniDcsSection(s: PatroniSettings, standby?: StandbyClusterSo
         retry_timeout: s.retryTimeout,
         primary_start_timeout: s.primaryStartTimeout,
         synchronous_mode: s.synchronousMode,
-        // Not strict: with the standby gone, the primary keeps accepting writes (availability over a second copy).
-        synchronous_mode_strict: false,
+        // One synchronous standby; the leader waits for it alone, so losing the asynchronous third member costs writes nothing.
+        synchronous_node_count: s.synchronousNodeCount,
+        // Not strict: with every replica gone, the leader keeps accepting writes (availability over a second copy).
+        synchronous_mode_strict: s.synchronousModeStrict,
         maximum_lag_on_failover: s.maximumLagOnFailover,
         postgresql: {
             use_pg_rewind: true,

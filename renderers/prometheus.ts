@@ -70,6 +70,8 @@ export const MONITORING_DEFAULTS = {
         /** Bytes a replica may trail the leader: Patroni's maximum_lag_on_failover (a replica beyond it may not be promoted). */
         replicationLagBytesMax: 1_048_576,
         replicationLagFor: "2m",
+        /** Longer than a failover plus a rejoin (pg_rewind, WAL replay): only a member that stays away warns. */
+        replicasMissingFor: "5m",
         /** No WAL archived for this long (s) while WAL is written, for `walArchiveFor`: fires at 3 min + 2 min = the 5 min RPO. */
         walArchiveAgeMaxSeconds: 180,
         walArchiveFor: "2m",

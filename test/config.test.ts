@@ -50,6 +50,9 @@ describe("config: the stack files", () => {
         assert.equal(standby.role, "standby");
         assert.equal(standby.primaryStack, "acme/ops-center-ha/us-east-1");
     });
+    it("both regions run 3 Postgres members, one per data host (issue 10: the double failure)", () => {
+        for (const stack of STACKS) assert.equal(validateConfig(rawFor(stack)).postgres.members, 3, stack);
+    });
     it("no image is unpinned or latest, and no secret is in plain text", () => {
         for (const stack of STACKS) {
             const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
@@ -100,6 +103,10 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["quorum is a majority", P, { redisQuorum: "1" }, "redisQuorum", /majority of the 3 sentinels: from 2 to 3/],
         ["quorum is not more than the sentinels", P, { redisQuorum: "4" }, "redisQuorum", /majority/],
         ["etcd members are odd", P, { etcdMembers: "4" }, "etcdMembers", /odd/],
+        ["a primary runs 3 Postgres members (a double failure loses no acknowledged write)", P, { postgresMembers: "2" }, "postgresMembers", /from 3 to 5 in a region built as primary/],
+        ["a standby runs at least 2 Postgres members", S, { postgresMembers: "1" }, "postgresMembers", /from 2 to 5/],
+        ["Postgres members never share a data host", P, { postgresMembers: "4" }, "postgresMembers", /at most one per data host: 3 data hosts \(dataNodes\)/],
+        ["Postgres members never share an existing Swarm's data host", P, { postgresMembers: "4", existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "postgresMembers", /at most one per data host: 3 data hosts \(existingSwarmDataHosts\)/],
         ["vpcCidr is a CIDR", P, { vpcCidr: "10.10.0.0" }, "vpcCidr", /IPv4 CIDR/],
         ["vpcCidr has no host bits", P, { vpcCidr: "10.10.1.0/16" }, "vpcCidr", /no host bits/],
         ["vpcCidr is /16 to /24", P, { vpcCidr: "10.0.0.0/8" }, "vpcCidr", /\/16 to \/24/],

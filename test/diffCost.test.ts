@@ -103,6 +103,18 @@ describe("cost", () => {
         assert.match(formatCost(c), /Assumptions:\n- 730 hours/);
         assert.ok(PRICES.source.length >= 5);
     });
+    it("each Patroni replica's stream between zones is priced: $0.01/GB out and in, one stream per member after the first", () => {
+        const member = (i: number) => res("docker:index/service:Service", `pg-${i}`, { name: `opscenter-pg-${i}` });
+        const three = costOfPlan(plan(host, member(1), member(2), member(3), web), "us-east-1");
+        const line = three.lines.find((l) => /Postgres replication between zones/.test(l.item));
+        assert.ok(line, three.lines.map((l) => l.item).join(" | "));
+        assert.equal(line.quantity, 2 * 100, "2 replicas x 100 GB of WAL a month");
+        assert.equal(line.unitPrice, 0.02);
+        assert.equal(line.monthly, 4);
+        assert.ok(three.assumptions.some((a) => /3 Patroni members: 2 replicas each receive the 100 GB\/month of WAL from another zone/.test(a)), three.assumptions.join(" | "));
+        const two = costOfPlan(plan(host, member(1), member(2), web), "us-east-1");
+        assert.equal(two.lines.find((l) => /between zones/.test(l.item))!.monthly, 2);
+    });
     it("an instance type without a price is said, not silently zero", () => {
         const c = costOfPlan(plan(edit(host, { instanceType: "x9.huge" })), "us-east-1");
         assert.ok(c.assumptions.some((a) => /NO PRICE for x9.huge/.test(a)));

@@ -21,6 +21,7 @@ describe("renderHaproxyCfg", () => {
         assert.match(s, /^ {4}default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions$/m);
         assert.match(s, /^ {4}server pg-1 pg-1:5432 check port 8008 resolvers swarm init-addr last,libc,none$/m);
         assert.match(s, /^ {4}server pg-2 pg-2:5432 check port 8008 /m);
+        assert.match(s, /^ {4}server pg-3 pg-3:5432 check port 8008 /m);
     });
 
     it("balances port 5001 over replicas", () => {

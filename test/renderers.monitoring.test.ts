@@ -169,6 +169,17 @@ describe("renderAlertRules", () => {
         assert.equal(s.find((r) => r.alert === "PatroniNoLeader")!.expr, 'absent(patroni_standby_leader{job="patroni"} == 1)');
     });
 
+    it("counts the Patroni members: fewer replicas than members - 1 is a warning, in either region (issue 10)", () => {
+        const r = rule("PostgresReplicasMissing");
+        assert.equal(r.expr, '(count(patroni_replica{job="patroni"} == 1) or vector(0)) < 2');
+        assert.equal(r.for, "5m");
+        assert.deepEqual(r.labels, { severity: "warning" });
+        const five = alertRules("primary", {}, 5).find((x) => x.alert === "PostgresReplicasMissing")!;
+        assert.match(five.expr, /< 4$/);
+        assert.ok(alertRules("standby").some((x) => x.alert === "PostgresReplicasMissing"), "the standby cluster's replicas cascade from its standby leader: same count");
+        assert.throws(() => alertRules("primary", {}, 1), /postgresMembers: 1 is not allowed/);
+    });
+
     it("takes thresholds as inputs and validates them", () => {
         const r = alertRules("primary", { replicationLagBytesMax: 16_777_216, errorRatioMax: 0.02, sentinelQuorum: 3, runbookBaseUrl: "https://example.com/README.md" });
         assert.match(r.find((x) => x.alert === "PostgresReplicationLagHigh")!.expr, /> 16777216$/);

@@ -87,6 +87,10 @@ describe("renderSpiloConfiguration", () => {
         assert.equal(dcs.retry_timeout, 5);
         assert.equal(dcs.primary_start_timeout, 10);
         assert.equal(dcs.synchronous_mode, true);
+        // Stated, not left to Patroni's defaults: one synchronous standby, and the leader keeps taking writes when no
+        // replica is left (README "Synchronous replication with three members").
+        assert.equal(dcs.synchronous_node_count, 1);
+        assert.equal(dcs.synchronous_mode_strict, false);
         assert.equal(dcs.maximum_lag_on_failover, 1048576);
         assert.equal(dcs.postgresql.use_pg_rewind, true);
         const p = dcs.postgresql.parameters;

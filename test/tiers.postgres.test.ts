@@ -78,7 +78,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
         });
 
         it("the Spilo health check asks Patroni's /liveness (200 while a replica builds), never /health", () => {
-            for (const name of ["opscenter-pg-1", "opscenter-pg-2"]) {
+            for (const name of ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"]) {
                 const tests: string[] = service(plan(stack), name).taskSpec.containerSpec.healthcheck.tests;
                 assert.ok(tests.some((t) => /^http:\/\/localhost:8008\/liveness$/.test(t)), `${name}: ${tests.join(" ")}`);
                 assert.ok(!tests.some((t) => /\/health$/.test(t)), `${name} must not be killed while /health answers 503`);
@@ -89,11 +89,11 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
 
 describe("postgres across the two regions", () => {
     it("Patroni member names (application_name) are unique across the regions, in one scope", () => {
-        const names = (stack: string) => ["opscenter-pg-1", "opscenter-pg-2"].map((s) => spiloConfig(plan(stack), s).postgresql.name as string);
+        const names = (stack: string) => ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"].map((s) => spiloConfig(plan(stack), s).postgresql.name as string);
         const east = names("us-east-1");
         const west = names("us-west-2");
-        assert.equal(new Set(east).size, 2);
-        assert.equal(new Set(west).size, 2);
+        assert.equal(new Set(east).size, 3);
+        assert.equal(new Set(west).size, 3);
         for (const n of west) assert.ok(!east.includes(n), `${n} is a member name in both regions: the standby region's leader could satisfy the primary's synchronous_standby_names`);
         const scope = (stack: string) => service(plan(stack), "opscenter-pg-1").taskSpec.containerSpec.env.SCOPE;
         assert.equal(scope("us-east-1"), scope("us-west-2"));
@@ -105,7 +105,7 @@ describe("postgres across the two regions", () => {
         assert.equal(primaryOut.length, 3, "one per data host");
         const fixture = mockPrimaryOutputs(ROOT, "organization/ops-center-ha/us-east-1").postgresLeaderAddresses as string[];
         assert.equal(fixture.length, 3);
-        for (const name of ["opscenter-pg-1", "opscenter-pg-2"]) {
+        for (const name of ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"]) {
             const sc = spiloConfig(plan("us-west-2"), name).bootstrap.dcs.standby_cluster;
             assert.deepEqual(String(sc.host).split(","), fixture, "host lists every primary data host, in order");
             assert.equal(sc.port, 5000, "HAProxy's leader port, published on every primary node");

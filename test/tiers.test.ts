@@ -121,10 +121,11 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
         });
 
         it("Postgres: Patroni members and etcd pinned to distinct data hosts, stop-first, passwords as secret files", () => {
-            const members = ["opscenter-pg-1", "opscenter-pg-2"].map((n) => service(plan(), n));
+            const members = ["opscenter-pg-1", "opscenter-pg-2", "opscenter-pg-3"].map((n) => service(plan(), n));
             const etcd = ["opscenter-etcd-1", "opscenter-etcd-2", "opscenter-etcd-3"].map((n) => service(plan(), n));
             const host = (s: Json) => s.taskSpec.placement.constraints.find((c: string) => c.startsWith("node.hostname=="));
-            assert.equal(new Set(members.map(host)).size, 2);
+            assert.equal(new Set(members.map(host)).size, 3, "one member per data host");
+            assert.equal(ofType(plan(), "docker:index/service:Service").filter((s) => /^opscenter-pg-\d+$/.test((unwrap(s.inputs) as Json).name)).length, 3, "three Patroni members in either region (issue 10)");
             assert.equal(new Set(etcd.map(host)).size, 3);
             for (const s of [...members, ...etcd]) {
                 assert.equal(s.updateConfig.order, "stop-first");
@@ -168,6 +169,7 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             assert.match(cfg, primary ? /option httpchk GET \/primary\b/ : /option httpchk GET \/leader\b/);
             assert.match(cfg, /server pg-1 opscenter-pg-1:5432/);
             assert.match(cfg, /server pg-2 opscenter-pg-2:5432/);
+            assert.match(cfg, /server pg-3 opscenter-pg-3:5432/);
         });
 
         it("Postgres router: HAProxy resolves the members through Swarm's DNS at run time (it starts before any member exists)", () => {
@@ -262,6 +264,9 @@ for (const stack of ["us-east-1", "us-west-2"] as const) {
             const rules = parse(mounted(plan(), prom, "/etc/prometheus/alerts.yml"));
             const names = rules.groups[0].rules.map((r: Json) => r.alert);
             for (const n of ["BackendDown", "DatabaseConnectionPoolExhausted", "HighErrorRate", "PatroniNoLeader", "EdgeVipDown", "TlsCertificateExpiringSoon"]) assert.ok(names.includes(n), n);
+            // Three Patroni members: all scraped, and fewer than 2 replicas warns.
+            assert.deepEqual(yml.scrape_configs.find((j: Json) => j.job_name === "patroni").dns_sd_configs[0].names, ["tasks.opscenter-pg-1", "tasks.opscenter-pg-2", "tasks.opscenter-pg-3"]);
+            assert.equal(rules.groups[0].rules.find((r: Json) => r.alert === "PostgresReplicasMissing").expr, '(count(patroni_replica{job="patroni"} == 1) or vector(0)) < 2');
             const am = service(plan(), "opscenter-alertmanager");
             const amYml = mounted(plan(), am, "/etc/alertmanager/alertmanager.yml");
             assert.match(amYml, /url_file: \/run\/secrets\/alert_webhook_url/);

@@ -76,6 +76,10 @@ function primaryCases(): Case[] {
         // A failover: no leader at one evaluation only.
         { alert: "PatroniNoLeader", series: [[sel("patroni_primary", pg(1)), "1 1 0 0 0 0"], [sel("patroni_primary", pg(2)), "0 0 0 1 1 1"]], evalMin: 2, fires: [] },
         { alert: "PatroniNoLeader", series: [[sel("patroni_primary", pg(1)), "1 1 0 0 0 0"], [sel("patroni_primary", pg(2)), "0 0 0 1 1 1"]], evalMin: 4, fires: [] },
+        // Three members: one replica left for longer than `for` warns; two replicas, or a member away for 2 minutes, do not.
+        { alert: "PostgresReplicasMissing", series: [[sel("patroni_replica", pg(1)), "0x10"], [sel("patroni_replica", pg(2)), "1x10"], [sel("patroni_replica", pg(3)), "0x10"]], evalMin: min(T.replicasMissingFor) + 1, fires: [{}] },
+        { alert: "PostgresReplicasMissing", series: [[sel("patroni_replica", pg(1)), "0x10"], [sel("patroni_replica", pg(2)), "1x10"], [sel("patroni_replica", pg(3)), "1x10"]], evalMin: min(T.replicasMissingFor) + 1, fires: [] },
+        { alert: "PostgresReplicasMissing", series: [[sel("patroni_replica", pg(1)), "0x10"], [sel("patroni_replica", pg(2)), "1x10"], [sel("patroni_replica", pg(3)), "1 0 0 1x7"]], evalMin: min(T.replicasMissingFor) + 1, fires: [] },
         { alert: "PostgresReplicationLagHigh", series: lagSeries(100_000_000 - lag - 1), evalMin: min(T.replicationLagFor) + 1, fires: [pg(2)] },
         { alert: "PostgresReplicationLagHigh", series: lagSeries(100_000_000 - lag), evalMin: min(T.replicationLagFor) + 1, fires: [] },
         { alert: "WalArchivingStale", series: walSeries(60, 1000), evalMin: walFire, fires: [archive] },

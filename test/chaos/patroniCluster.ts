@@ -1,5 +1,5 @@
 /**
- * Postgres HA scenario with real daemons on loopback: a 3-member etcd 3.4, two Patroni members (Patroni
+ * Postgres HA scenario with real daemons on loopback: a 3-member etcd 3.4, two or three Patroni members (Patroni
  * 4.0.7, the line Spilo 4.0 runs, from scripts/setup.d/20-trixie-patroni.sh; OCHAOS_PATRONI=3.0.2 runs
  * Debian 12's instead; with Postgres 15, as the `postgres` user) configured from `renderPatroniYaml` with
  * the production DCS settings and the production post-init (application and monitoring roles), and
@@ -10,7 +10,8 @@
  * the `runuser` wrapper's group: runuser answers SIGTERM by killing its child 2 s later, mid-shutdown),
  * SIGKILL only after the service's stop_grace_period.
  *
- * Used by test/chaos/postgres*.test.ts and bench/cases/postgres.ts. Ports: 25000-25299 on 127.0.0.0/8.
+ * Used by test/chaos/postgres*.test.ts and bench/cases/postgres*.ts. Ports: 25000-25299 on 127.0.0.0/8, shifted by
+ * OCHAOS_PG_PORT_OFFSET (an integer from 0 to 9000, default 0) so that two scenarios can run side by side on one machine.
  */
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
@@ -82,14 +83,21 @@ export async function stopPatroni(d: Daemon, graceMs = STOP_GRACE_MS): Promise<v
         await waitExit(d, 5_000);
     }
 }
+/** OCHAOS_PG_PORT_OFFSET: added to every port of {@link PORTS}. */
+export const PORT_OFFSET = ((v: string) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 9000) throw new Error(`OCHAOS_PG_PORT_OFFSET = ${JSON.stringify(v)}: must be an integer from 0 to 9000`);
+    return n;
+})(process.env.OCHAOS_PG_PORT_OFFSET ?? "0");
+const at = (p: number) => p + PORT_OFFSET;
 export const PORTS = {
-    haPrimary: 25000,
-    haReplica: 25001,
-    haStats: 25002,
-    pg: [25101, 25102],
-    api: [25111, 25112],
-    etcdClient: [25201, 25202, 25203],
-    etcdPeer: [25211, 25212, 25213],
+    haPrimary: at(25000),
+    haReplica: at(25001),
+    haStats: at(25002),
+    pg: [at(25101), at(25102), at(25103)],
+    api: [at(25111), at(25112), at(25113)],
+    etcdClient: [at(25201), at(25202), at(25203)],
+    etcdPeer: [at(25211), at(25212), at(25213)],
 } as const;
 
 /** One Patroni member of the scenario. */
@@ -220,15 +228,18 @@ export class PatroniCluster {
         this.postInitFiles = { script: path.join(dir, "post-init.sh"), sql: path.join(dir, "roles.sql"), app: path.join(dir, "pg_app_password"), monitor: path.join(dir, "pg_monitor_password") };
     }
 
-    /** Starts etcd x3, member 1 (leader), member 2 (synchronous replica) and HAProxy, and creates the table. */
-    static async start(): Promise<PatroniCluster> {
+    /**
+     * Starts etcd x3, member 1 (leader), member 2 (synchronous replica), with `members` 3 a third member (streaming,
+     * asynchronous until a failover: components/postgres.ts runs 3), and HAProxy, and creates the table.
+     */
+    static async start(opts: { members?: 2 | 3 } = {}): Promise<PatroniCluster> {
         requireRoot("Patroni and Postgres run as the postgres user via runuser");
         requireBinaries({ etcd: "etcd-server", etcdctl: "etcd-client", patroni: "patroni", haproxy: "haproxy", psql: "postgresql-client", runuser: "util-linux" });
         requirePatroni();
         if (!fs.existsSync(path.join(PG_BIN, "postgres"))) throw new Error(`missing ${PG_BIN}/postgres: install with 'apt-get install -y postgresql-15'`);
         const c = new PatroniCluster(scratchDir("patroni", "postgres"));
         try {
-            await c.bootstrap();
+            await c.bootstrap(opts.members ?? 2);
         } catch (e) {
             await c.stop();
             throw e;
@@ -236,11 +247,11 @@ export class PatroniCluster {
         return c;
     }
 
-    private async bootstrap(): Promise<void> {
+    private async bootstrap(members: number): Promise<void> {
         const c = this;
         await c.startEtcd();
         c.writePostInit();
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < members; i++) {
             const name = spiloMemberName(PRIMARY_REGION, i + 1);
             const dataDir = path.join(c.dir, name, "data");
             fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
@@ -274,6 +285,10 @@ export class PatroniCluster {
         await waitFor(`${c.members[0].name} to bootstrap and become primary`, async () => (await httpStatus(c.members[0].apiPort, "/primary")) === 200, { timeoutMs: 60_000, intervalMs: 250 });
         c.startMember(c.members[1]);
         await c.waitSyncReplica(c.members[1], 90_000);
+        for (const m of c.members.slice(2)) {
+            c.startMember(m);
+            await c.waitStreaming(m, 90_000);
+        }
         await c.startHaproxy();
         const created = await c.sql(PORTS.haPrimary, "CREATE TABLE acked (id bigint PRIMARY KEY, port int NOT NULL DEFAULT inet_server_port(), at timestamptz NOT NULL DEFAULT clock_timestamp())");
         if (created.code !== 0) throw new Error(`could not create the table through HAProxy: ${created.stderr}`);
@@ -413,6 +428,16 @@ export class PatroniCluster {
             const r = await this.sql(l.pgPort, `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${replica.name}' AND state = 'streaming'`, 3000);
             if (r.code !== 0 || r.stdout.trim() !== "sync") return undefined;
             return (await this.clusterRoles()).get(replica.name) === "sync_standby" ? l : undefined;
+        }, { timeoutMs, intervalMs: 500 });
+    }
+
+    /** Waits until `replica` streams from the current leader (synchronous or not); returns the leader. */
+    async waitStreaming(replica: PgMember, timeoutMs: number): Promise<PgMember> {
+        return waitFor(`${replica.name} to stream from the leader`, async () => {
+            const l = await this.leader();
+            if (!l || l === replica) return undefined;
+            const r = await this.sql(l.pgPort, `SELECT 1 FROM pg_stat_replication WHERE application_name = '${replica.name}' AND state = 'streaming'`, 3000);
+            return r.code === 0 && r.stdout.trim() === "1" ? l : undefined;
         }, { timeoutMs, intervalMs: 500 });
     }
 
