@@ -44,6 +44,8 @@ export class OfflineMocks implements Mocks {
         private readonly region: string,
         private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
         private readonly prior?: ReadonlyMap<string, PriorResource>,
+        /** Zones reported with state `impaired`: a `state: "available"` query leaves them out, as AWS does. */
+        private readonly impairedZones: readonly string[] = [],
     ) {}
 
     /** The id given to the resource `type`/`name`, if it was registered. */
@@ -125,8 +127,10 @@ export class OfflineMocks implements Mocks {
         const a = args.inputs as Record<string, unknown>;
         switch (args.token) {
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const names = ["a", "b", "c", "d"].map((s) => `${this.region}${s}`);
-                return { names, zoneIds: names.map((_, i) => `${this.region.slice(0, 2)}${this.region.split("-")[1].slice(0, 1)}${this.region.slice(-1)}-az${i + 1}`), id: this.region };
+                const all = ["a", "b", "c", "d"].map((s) => `${this.region}${s}`);
+                const names = a.state === "available" ? all.filter((n) => !this.impairedZones.includes(n)) : all;
+                const zoneId = (n: string) => `${this.region.slice(0, 2)}${this.region.split("-")[1].slice(0, 1)}${this.region.slice(-1)}-az${all.indexOf(n) + 1}`;
+                return { names, zoneIds: names.map(zoneId), id: this.region };
             }
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT };
