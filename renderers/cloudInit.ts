@@ -25,6 +25,7 @@ import { stringify } from "yaml";
 import { overlaps, parseCidr } from "../lib/cidr";
 import type { HostRole } from "../config/types";
 import type { SwarmJoin } from "../lib/placement";
+import { DATA_VOLUME_DEFAULTS, renderDataVolumeScript } from "./dataVolume";
 import { KEEPALIVED_DEFAULTS } from "./keepalived";
 
 /** Production defaults, shared by the SwarmHosts component and the tests. */
@@ -77,6 +78,11 @@ export interface CloudInitInput {
     /** CIDRs the Swarm overlay pool must not overlap (this VPC and the peer VPC). */
     readonly reservedCidrs: readonly string[];
     /**
+     * Data hosts: the EBS volume that holds every Docker volume of the host (renderers/dataVolume.ts). It is mounted
+     * by a unit that runs before the Swarm bootstrap, so no task is placed here before its data is.
+     */
+    readonly dataVolumeId?: string;
+    /**
      * Install the Amazon SSM Agent (not in Debian's archive nor on Debian's AMIs): AWS's .deb from the regional
      * S3 bucket. Needed where Run Command / State Manager associations run (the edge hosts' keepalived files).
      */
@@ -111,6 +117,7 @@ function check(input: CloudInitInput): Required<Pick<CloudInitInput, "joinAttemp
     if (input.join === "init" && input.hostname !== "app-0") bad("join", input.join, "only app-0 initialises the Swarm");
     if (!PREFIX.test(input.ssmPrefix)) bad("ssmPrefix", input.ssmPrefix, "must be /ops-center-ha/<stack>/swarm (see swarmSsmPrefix)");
     if (!USER.test(input.sshUser)) bad("sshUser", input.sshUser, "must be a Unix user name");
+    if (input.dataVolumeId !== undefined && input.role !== "data") bad("dataVolumeId", input.dataVolumeId, "is only for data hosts");
     if (input.edgeEipAllocationId !== undefined) {
         if (!EIP_ALLOC.test(input.edgeEipAllocationId)) bad("edgeEipAllocationId", input.edgeEipAllocationId, "must be an eipalloc-<hex> id");
         if (input.role !== "edge") bad("edgeEipAllocationId", input.edgeEipAllocationId, "is only for edge hosts");
@@ -363,6 +370,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     check(input);
     const d = CLOUD_INIT_DEFAULTS;
     const manager = input.join !== "worker";
+    const dataVolume = input.dataVolumeId !== undefined ? renderDataVolumeScript({ volumeId: input.dataVolumeId }) : undefined;
     const bounded = (input.joinAttempts ?? d.joinAttempts) * ((input.joinIntervalSeconds ?? d.joinIntervalSeconds) + 30) + 600;
     const files: { path: string; permissions: string; content: string }[] = [
         {
@@ -378,7 +386,8 @@ export function renderCloudInit(input: CloudInitInput): string {
                 "[Unit]",
                 "Description=Join this host to the ops-center-ha Swarm",
                 "Wants=network-online.target docker.service",
-                "After=network-online.target docker.service",
+                ...(dataVolume ? ["Requires=ops-data-volume.service"] : []),
+                `After=network-online.target docker.service${dataVolume ? " ops-data-volume.service" : ""}`,
                 "",
                 "[Service]",
                 "Type=oneshot",
@@ -392,6 +401,24 @@ export function renderCloudInit(input: CloudInitInput): string {
             ].join("\n"),
         },
     ];
+    if (dataVolume) {
+        files.push(
+            { path: DATA_VOLUME_DEFAULTS.scriptPath, permissions: "0755", content: dataVolume },
+            {
+                path: "/etc/systemd/system/ops-data-volume.service",
+                permissions: "0644",
+                content: ["[Unit]", "Description=Mount this data host's EBS volume over Docker's volumes", "After=local-fs.target docker.service",
+                    "Before=ops-swarm-bootstrap.service", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes", `ExecStart=${DATA_VOLUME_DEFAULTS.scriptPath}`,
+                    `TimeoutStartSec=${DATA_VOLUME_DEFAULTS.attempts * DATA_VOLUME_DEFAULTS.intervalSeconds + 300}`, "", "[Install]", "WantedBy=multi-user.target", ""].join("\n"),
+            },
+            {
+                // After a reboot Docker starts only once the volume is mounted (fstab's nofail never blocks the boot).
+                path: "/etc/systemd/system/docker.service.d/ops-data-volume.conf",
+                permissions: "0644",
+                content: ["[Unit]", `RequiresMountsFor=${DATA_VOLUME_DEFAULTS.mountPoint}`, ""].join("\n"),
+            },
+        );
+    }
     if (manager) {
         files.push(
             { path: d.labelerPath, permissions: "0755", content: renderSwarmLabelerScript(input) },
@@ -420,6 +447,8 @@ export function renderCloudInit(input: CloudInitInput): string {
             ...(input.ssmAgent ? [["sh", "-c", ssmAgentInstall(input.region)]] : []),
             ["systemctl", "daemon-reload"],
             ["systemctl", "enable", "--now", "docker.service"],
+            // Pulled in (and waited for) by the bootstrap unit below.
+            ...(dataVolume ? [["systemctl", "enable", "ops-data-volume.service"]] : []),
             // --no-block: the bootstrap may poll for up to joinAttempts x interval; cloud-init must not wait on it.
             ["systemctl", "enable", "--now", "--no-block", "ops-swarm-bootstrap.service"],
             ...(manager ? [["systemctl", "enable", "--now", "ops-swarm-label.timer"]] : []),

@@ -18,6 +18,7 @@ import {
     renderSwarmLabelerScript,
     swarmSsmPrefix,
 } from "../renderers/cloudInit";
+import { DATA_VOLUME_DEFAULTS } from "../renderers/dataVolume";
 import { KEEPALIVED_DEFAULTS } from "../renderers/keepalived";
 
 const base: CloudInitInput = {
@@ -76,6 +77,20 @@ describe("renderCloudInit", () => {
         assert.ok(cmds.some((c) => c.includes(`useradd --system`) && c.includes(KEEPALIVED_DEFAULTS.scriptUser)));
         assert.ok(cmds.includes(`ln -sf /usr/bin/aws ${KEEPALIVED_DEFAULTS.awsCli}`));
         assert.match(file(d, CLOUD_INIT_DEFAULTS.bootstrapPath)!.content, /^EIP_ALLOCATION='eipalloc-0123456789abcdef0'$/m);
+    });
+
+    it("a data host mounts its EBS volume (by id) before it joins the Swarm, and Docker waits for the mount at boot", () => {
+        const d = doc({ ...base, hostname: "data-1", role: "data", join: "worker", dataVolumeId: "vol-0123456789abcdef0" });
+        assert.match(file(d, DATA_VOLUME_DEFAULTS.scriptPath)!.content, /^VOLUME_ID='vol-0123456789abcdef0'$/m);
+        const unit = file(d, "/etc/systemd/system/ops-data-volume.service")!.content;
+        assert.match(unit, /Before=ops-swarm-bootstrap\.service/);
+        const bootstrap = file(d, "/etc/systemd/system/ops-swarm-bootstrap.service")!.content;
+        assert.match(bootstrap, /^Requires=ops-data-volume\.service$/m);
+        assert.match(bootstrap, /^After=.*ops-data-volume\.service/m);
+        assert.match(file(d, "/etc/systemd/system/docker.service.d/ops-data-volume.conf")!.content, /RequiresMountsFor=\/var\/lib\/docker\/volumes/);
+        assert.ok(d.runcmd.some((c) => c.join(" ") === "systemctl enable ops-data-volume.service"));
+        assert.equal(file(doc(base), DATA_VOLUME_DEFAULTS.scriptPath), undefined, "only data hosts");
+        assert.throws(() => renderCloudInit({ ...base, dataVolumeId: "vol-0123456789abcdef0" }), /dataVolumeId = "vol-0123456789abcdef0": is only for data hosts/);
     });
 
     it("installs AWS's SSM Agent only when asked, before the Swarm bootstrap", () => {
@@ -181,7 +196,7 @@ function runScript(script: string, setup: (state: string) => void) {
     const r = spawnSync("bash", ["-c", script], {
         env: { PATH: `${bin}:/usr/bin:/bin`, STATE: state, TMPDIR: dir },
         encoding: "utf8",
-        timeout: 30_000,
+        timeout: 120_000,
     });
     const read = (f: string) => (existsSync(path.join(state, f)) ? readFileSync(path.join(state, f), "utf8") : "");
     const param = (name: string) => read(`params/${`${base.ssmPrefix}/${name}`.replace(/\//g, "_")}`);
