@@ -21,8 +21,12 @@ export type NatMode = "perAz" | "single";
 export interface NetworkArgs {
     /** VPC CIDR (a /16 to /24), e.g. 10.10.0.0/16. */
     readonly vpcCidr: string;
-    /** Zones to spread over (3 or more: one Swarm manager per zone). */
-    readonly azCount: number;
+    /**
+     * The zones to spread over, index = zone index (3 or more: one Swarm manager per zone). Chosen once in the
+     * stack's config and kept: recomputing them from the zones AWS reports available would shift every subnet when a
+     * zone is impaired, and fail `up` mid-incident.
+     */
+    readonly zones: readonly string[];
     /** The only CIDR allowed to SSH to the edge hosts (and, over a VPN or the edge jump, to the others). */
     readonly adminCidr: pulumi.Input<string>;
     /** NAT layout (default `perAz`). */
@@ -69,19 +73,19 @@ export class Network extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("opscenter:ha:Network", name, {}, opts);
         const parent = { parent: this };
-        const plan = planSubnets(args.vpcCidr, args.azCount);
+        const azCount = args.zones.length;
+        const plan = planSubnets(args.vpcCidr, azCount);
         const tags = (n: string, extra: Record<string, string> = {}) => ({ ...args.tags, ...extra, Name: n });
 
-        // Zones that need no opt-in (excludes Local and Wavelength Zones).
-        const available = aws.getAvailabilityZonesOutput(
-            { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
-            parent,
-        );
-        this.azs = available.names.apply((names) => {
-            if (names.length < args.azCount) {
-                throw new Error(`azCount = ${args.azCount}: this region has only ${names.length} available zones (${names.join(", ")})`);
+        // The configured zones must exist (a typo fails here, before any subnet), checked against every zone of the
+        // region that needs no opt-in, whatever its state: an impaired zone is still a zone, and must not move anything.
+        const known = aws.getAvailabilityZonesOutput({ filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, parent);
+        this.azs = known.names.apply((names) => {
+            const missing = args.zones.filter((z) => !names.includes(z));
+            if (missing.length > 0) {
+                throw new Error(`ops-center-ha:availabilityZones = ${JSON.stringify(args.zones.join(","))}: ${missing.join(", ")} is not a zone of this region (it has ${names.join(", ")})`);
             }
-            return names.slice(0, args.azCount);
+            return [...args.zones];
         });
         const az = (i: number) => this.azs.apply((a) => a[i]);
 
@@ -111,7 +115,7 @@ export class Network extends pulumi.ComponentResource {
             return s;
         });
 
-        const natCount = (args.natMode ?? "perAz") === "perAz" ? args.azCount : 1;
+        const natCount = (args.natMode ?? "perAz") === "perAz" ? azCount : 1;
         const nats = Array.from({ length: natCount }, (_, i) => {
             const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: tags(`${name}-nat-${i}`) }, parent);
             return new aws.ec2.NatGateway(`${name}-nat-${i}`, {

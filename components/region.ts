@@ -54,7 +54,7 @@ export class Region extends pulumi.ComponentResource {
 
         const wal = new WalBucket(`${name}-wal`, { project: "ops-center-ha", stack: cfg.stack, region: cfg.region, retentionDays: cfg.postgres.backupRetentionDays, tags }, parent);
         const existing = cfg.hosts.existingSwarmHost !== undefined;
-        const network = existing ? undefined : new Network(`${name}-net`, { vpcCidr: cfg.network.vpcCidr, azCount: cfg.network.azCount, adminCidr: cfg.network.adminCidr, tags }, parent);
+        const network = existing ? undefined : new Network(`${name}-net`, { vpcCidr: cfg.network.vpcCidr, zones: cfg.network.availabilityZones!, adminCidr: cfg.network.adminCidr, tags }, parent);
         const hosts = new SwarmHosts(
             `${name}-hosts`,
             {

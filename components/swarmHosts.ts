@@ -47,6 +47,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RestoreAccessInput, restoreReadStatements } from "../lib/restoreAccess";
 import type { HaConfig, HostRole } from "../config/types";
 import { planNodes } from "../lib/placement";
+import { notLiveReason, pickLiveManager, PlannedManager } from "../lib/swarmManagers";
 import { renderCloudInit, swarmSsmPrefix } from "../renderers/cloudInit";
 
 /** Tag that marks this stack's edge instances; the edge role may associate the EIP only to instances carrying it. */
@@ -192,15 +193,16 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     ? [
                           // Managers: publish tokens/address/instance id, read tokens, list node label requests.
                           { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter",
-                            Resource: ["manager-token", "worker-token", "manager-addr"].map((p) => paramArn(p)) },
+                            Resource: ["manager-token", "worker-token", "manager-addr", "initialised"].map((p) => paramArn(p)) },
                           { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter",
-                            Resource: ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "nodes/app-*"].map((p) => paramArn(p)) },
+                            Resource: ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "initialised", "managers/app-*", "nodes/app-*"].map((p) => paramArn(p)) },
                           { Sid: "SwarmNodeLabels", Effect: "Allow", Action: "ssm:GetParametersByPath",
-                            Resource: ctx.apply(([acct, part]) => `arn:${part}:ssm:${args.region}:${acct}:parameter${prefix}/nodes`) },
+                            Resource: ["nodes", "managers"].map((p) => paramArn(p)) },
                           ssmKms(["kms:Encrypt", "kms:Decrypt"], [paramArn("manager-token"), paramArn("worker-token")]),
                       ]
                     : [
                           { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: ["worker-token", "manager-addr"].map((p) => paramArn(p)) },
+                          { Sid: "SwarmManagers", Effect: "Allow", Action: "ssm:GetParametersByPath", Resource: paramArn("managers") },
                           { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter", Resource: paramArn(`nodes/${role}-*`) },
                           ssmKms(["kms:Decrypt"], [paramArn("worker-token"), ...(role === "edge" ? [paramArn("*", edgePrefix)] : [])]),
                       ];
@@ -316,11 +318,18 @@ export class SwarmHosts extends pulumi.ComponentResource {
             .filter(({ node }) => node.role === "edge")
             .map(({ node, instance }) => ({ hostname: node.hostname, id: instance.id, privateIp: instance.privateIp }));
 
-        const manager = instances.find(({ node }) => node.join === "init")!.instance;
+        // Any live manager serves the Swarm API: the first one (app-0, app-1, app-2) whose heartbeat is fresh and
+        // names the instance this stack runs under that hostname (lib/swarmManagers.ts).
+        const managers = instances
+            .filter(({ node }) => node.join !== "worker")
+            .map(({ node, instance }) => pulumi.all([instance.id, instance.privateIp]).apply(([instanceId, privateIp]): PlannedManager => ({ hostname: node.hostname, instanceId, privateIp })));
         const readiness = args.readiness ?? READINESS_DEFAULTS;
-        this.dockerHost = pulumi.all([manager.id, manager.privateIp]).apply(async ([id, ip]) => {
-            if (!pulumi.runtime.isDryRun() && readiness !== "skip") await waitForManager(`${prefix}/manager-instance-id`, id, readiness, this);
-            return `ssh://${user}@${ip}`;
+        this.dockerHost = pulumi.all(managers).apply(async (ms) => {
+            if (readiness === "skip") return `ssh://${user}@${ms[0].privateIp}`;
+            // A preview looks once and falls back to app-0; an update waits (bounded) for a live manager.
+            const preview = pulumi.runtime.isDryRun();
+            const live = await waitForLiveManager(prefix, ms, preview ? { attempts: 1, intervalSeconds: 0 } : readiness, this, !preview);
+            return `ssh://${user}@${(live ?? ms[0]).privateIp}`;
         });
         const strict = ["-o", "StrictHostKeyChecking=accept-new"];
         const sshOpts = (args.dockerSshVia ?? "edgeJump") === "private"
@@ -339,29 +348,36 @@ export class SwarmHosts extends pulumi.ComponentResource {
 }
 
 /**
- * Polls `parameter` until it holds `instanceId` (bounded), so the Docker provider is only used once app-0 has
- * initialised the Swarm and published its tokens. Throws when the bound is reached.
+ * Polls every manager's heartbeat `<prefix>/managers/<hostname>` until one is live (bounded) and returns it, so the
+ * Docker provider is used only once a manager of this stack serves the Swarm. Throws at the bound when `required`.
  */
-async function waitForManager(
-    parameter: string,
-    instanceId: string,
+async function waitForLiveManager(
+    prefix: string,
+    managers: PlannedManager[],
     bounds: { readonly attempts: number; readonly intervalSeconds: number },
     parent: pulumi.Resource,
-): Promise<void> {
-    let last = "not found";
+    required: boolean,
+): Promise<PlannedManager | undefined> {
+    let why = "";
     for (let i = 1; i <= bounds.attempts; i++) {
-        try {
-            const p = await aws.ssm.getParameter({ name: parameter }, { parent });
-            if (p.value === instanceId) return;
-            last = `holds ${p.value} (a previous manager)`;
-        } catch (e) {
-            last = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        const heartbeats: Record<string, string | undefined> = {};
+        for (const m of managers) {
+            try {
+                heartbeats[m.hostname] = (await aws.ssm.getParameter({ name: `${prefix}/managers/${m.hostname}` }, { parent })).value;
+            } catch {
+                heartbeats[m.hostname] = undefined;
+            }
         }
-        if (i % 6 === 1) pulumi.log.info(`waiting for Swarm manager ${instanceId} to publish ${parameter} (${i}/${bounds.attempts}): ${last}`, parent);
-        await new Promise((r) => setTimeout(r, bounds.intervalSeconds * 1000));
+        const now = Math.floor(Date.now() / 1000);
+        const live = pickLiveManager(managers, heartbeats, now);
+        if (live) return live;
+        why = managers.map((m) => `${m.hostname}: ${notLiveReason(m, heartbeats[m.hostname], now)}`).join("; ");
+        if (i % 6 === 1) pulumi.log.info(`waiting for a live Swarm manager (${i}/${bounds.attempts}): ${why}`, parent);
+        if (i < bounds.attempts) await new Promise((r) => setTimeout(r, bounds.intervalSeconds * 1000));
     }
+    if (!required) return undefined;
     throw new Error(
-        `Swarm manager ${instanceId} did not publish ${parameter} within ${bounds.attempts * bounds.intervalSeconds} s (last: ${last}); ` +
-            "on app-0 see journalctl -u ops-swarm-bootstrap and /var/log/cloud-init-output.log",
+        `no Swarm manager published a live heartbeat under ${prefix}/managers/ within ${bounds.attempts * bounds.intervalSeconds} s (${why}); ` +
+            "on the managers see journalctl -u ops-swarm-bootstrap -u ops-swarm-label and /var/log/cloud-init-output.log",
     );
 }

@@ -50,6 +50,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "peerVpcCidr", type: "string", description: "The other region's VPC CIDR; must not overlap vpcCidr. Replication security-group rules allow only it.", optional: true },
     { key: "adminCidr", type: "string", description: "The only CIDR allowed to SSH to the hosts (and to reach the Docker API over SSH).", default: "203.0.113.0/24" },
     { key: "availabilityZoneCount", type: "integer", description: "Availability zones to spread hosts over (3 managers need 3).", default: 3 },
+    { key: "availabilityZones", type: "string", description: "The zones this stack's subnets and hosts live in, comma-separated, exactly availabilityZoneCount of them (e.g. us-east-1a,us-east-1b,us-east-1c). Chosen once and kept: never recomputed from the zones AWS reports available. Required with the EC2 hosts this program creates.", optional: true },
     // DNS
     { key: "domain", type: "string", description: "Public DNS name of the application (the Route53 failover record).", default: "ops.example.com" },
     { key: "hostedZoneId", type: "string", description: "Route53 hosted zone id that holds the domain." },

@@ -25,6 +25,8 @@ export interface HaConfig {
         readonly peerVpcCidr?: string;
         readonly adminCidr: string;
         readonly azCount: number;
+        /** The stack's zones, index = zone index (absent with an existing Swarm). */
+        readonly availabilityZones?: readonly string[];
     };
     readonly dns: {
         readonly domain: string;

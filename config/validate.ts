@@ -173,6 +173,25 @@ export function validateConfig(raw: RawConfig): HaConfig {
     } else if (existingSwarmDataHosts) {
         bad("existingSwarmDataHosts", dataHostsText, "is only used with existingSwarmHost");
     }
+    // Zones: chosen once and kept, never recomputed from what AWS reports available (an impaired zone would shift subnets).
+    const zonesText = text("availabilityZones");
+    let availabilityZones: string[] | undefined;
+    if (zonesText !== undefined) {
+        const zones = zonesText.split(",").map((z) => z.trim());
+        const foreign = zones.find((z) => !new RegExp(`^${region.replace(/-/g, "\\-")}[a-z]$`).test(z));
+        // With existingSwarmHost there are no subnets: the stack file's zones are ignored (the stack may switch back).
+        if (existingSwarmHost !== undefined) availabilityZones = undefined;
+        else if (foreign !== undefined) bad("availabilityZones", zonesText, `must be zones of ${region}, comma-separated (e.g. ${region}a,${region}b,${region}c): ${JSON.stringify(foreign)} is not a zone of ${region}`);
+        else if (new Set(zones).size !== zones.length) bad("availabilityZones", zonesText, "must not list a zone twice");
+        else if (zones.length !== azCount) bad("availabilityZones", zonesText, `must list exactly availabilityZoneCount (${azCount}) zones`);
+        else availabilityZones = zones;
+    } else if (existingSwarmHost === undefined) {
+        problems.push(
+            `${k("availabilityZones")} is required with the EC2 hosts this program creates: the ${azCount} zones of this stack, e.g. ` +
+                `pulumi config set availabilityZones ${region}a,${region}b,${region}c (a stack deployed before this key: the zones of its subnets, in the order of their names ` +
+                `<name>-net-private-0, -1, -2: aws ec2 describe-subnets --filters Name=tag:tier,Values=private --query 'Subnets[].[Tags[?Key==\`Name\`]|[0].Value,AvailabilityZone]' --output text)`,
+        );
+    }
     const amiSsmParameter = nonEmpty("amiSsmParameter", /^\/\S+$/, "an SSM parameter path starting with /");
     const sshUser = nonEmpty("sshUser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name");
     const sshKeyName = text("sshKeyName");
@@ -301,7 +320,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
         primaryStack,
         builtAs,
         peerRegion,
-        network: { vpcCidr: vpcCidr!, peerVpcCidr, adminCidr: adminCidr!, azCount },
+        network: { vpcCidr: vpcCidr!, peerVpcCidr, adminCidr: adminCidr!, azCount, availabilityZones },
         dns: {
             domain,
             hostedZoneId,

@@ -133,12 +133,14 @@ export async function runOffline(opts: {
     recordState?: boolean;
     /** An earlier run's resources (with state): this run is the next update, fed that run's ids and outputs. */
     prior?: readonly RecordedResource[];
+    /** Zones the mock AWS reports as impaired (tests: a zone in trouble must not move anything). */
+    impairedZones?: readonly string[];
 }): Promise<OfflinePlan> {
     const pulumi = await import("@pulumi/pulumi");
     const { values, secretKeys, standIns } = readStackConfig(opts.root, opts.stack, { overrides: opts.overrides, strict: opts.strict });
     const region = values["aws:region"] ?? "us-east-1";
     const prior = opts.prior && new Map<string, PriorResource>(opts.prior.filter((r) => r.id && r.state).map((r) => [`${r.type}::${r.name}`, { id: r.id!, state: r.state! }]));
-    const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})), prior);
+    const mocks = new OfflineMocks(region, opts.stackOutputs ?? (() => ({})), prior, opts.impairedZones);
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
     pulumi.runtime.setAllConfig(values, secretKeys);
 

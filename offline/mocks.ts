@@ -44,6 +44,8 @@ export class OfflineMocks implements Mocks {
         private readonly region: string,
         private readonly stackOutputs: (stackName: string) => Record<string, unknown>,
         private readonly prior?: ReadonlyMap<string, PriorResource>,
+        /** Zones reported with state `impaired`: a `state: "available"` query leaves them out, as AWS does. */
+        private readonly impairedZones: readonly string[] = [],
     ) {}
 
     /** The id given to the resource `type`/`name`, if it was registered. */
@@ -125,8 +127,10 @@ export class OfflineMocks implements Mocks {
         const a = args.inputs as Record<string, unknown>;
         switch (args.token) {
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const names = ["a", "b", "c", "d"].map((s) => `${this.region}${s}`);
-                return { names, zoneIds: names.map((_, i) => `${this.region.slice(0, 2)}${this.region.split("-")[1].slice(0, 1)}${this.region.slice(-1)}-az${i + 1}`), id: this.region };
+                const all = ["a", "b", "c", "d"].map((s) => `${this.region}${s}`);
+                const names = a.state === "available" ? all.filter((n) => !this.impairedZones.includes(n)) : all;
+                const zoneId = (n: string) => `${this.region.slice(0, 2)}${this.region.split("-")[1].slice(0, 1)}${this.region.slice(-1)}-az${all.indexOf(n) + 1}`;
+                return { names, zoneIds: names.map(zoneId), id: this.region };
             }
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT };
@@ -135,11 +139,13 @@ export class OfflineMocks implements Mocks {
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
             case "aws:ssm/getParameter:getParameter":
-                if (String(a.name).endsWith("/swarm/manager-instance-id")) {
-                    // The Swarm readiness gate (components/swarmHosts.ts): answer as app-0's cloud-init would once
-                    // it has initialised the Swarm, so the gate opens at its first poll.
+                if (/\/swarm\/managers\/app-\d+$/.test(String(a.name))) {
+                    // The Docker provider's choice of a live manager (components/swarmHosts.ts): app-0 answers with a
+                    // fresh heartbeat, as its cloud-init would once it runs the Swarm; the others have published nothing.
                     const app0 = [...this.ids].find(([k]) => k.startsWith("aws:ec2/instance:Instance::") && k.endsWith("-app-0"));
-                    return { name: a.name, value: app0?.[1] ?? "not-yet", insecureValue: app0?.[1] ?? "not-yet", type: "String", id: a.name };
+                    if (!String(a.name).endsWith("/app-0") || !app0) throw new Error(`ParameterNotFound: ${a.name}`);
+                    const value = `addr=10.0.0.10 instance=${app0[1]} at=${Math.floor(Date.now() / 1000)}`;
+                    return { name: a.name, value, insecureValue: value, type: "String", id: a.name };
                 }
                 return { name: a.name, value: `ami-${digest(String(a.name))}`, insecureValue: `ami-${digest(String(a.name))}`, type: "String", arn: `arn:aws:ssm:${this.region}::parameter${a.name}`, id: a.name };
             case "aws:iam/getPolicyDocument:getPolicyDocument":

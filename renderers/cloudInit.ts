@@ -25,6 +25,7 @@ import { stringify } from "yaml";
 import { overlaps, parseCidr } from "../lib/cidr";
 import type { HostRole } from "../config/types";
 import type { SwarmJoin } from "../lib/placement";
+import { DATA_VOLUME_DEFAULTS, renderDataVolumeScript } from "./dataVolume";
 import { KEEPALIVED_DEFAULTS } from "./keepalived";
 
 /** Production defaults, shared by the SwarmHosts component and the tests. */
@@ -77,6 +78,11 @@ export interface CloudInitInput {
     /** CIDRs the Swarm overlay pool must not overlap (this VPC and the peer VPC). */
     readonly reservedCidrs: readonly string[];
     /**
+     * Data hosts: the EBS volume that holds every Docker volume of the host (renderers/dataVolume.ts). It is mounted
+     * by a unit that runs before the Swarm bootstrap, so no task is placed here before its data is.
+     */
+    readonly dataVolumeId?: string;
+    /**
      * Install the Amazon SSM Agent (not in Debian's archive nor on Debian's AMIs): AWS's .deb from the regional
      * S3 bucket. Needed where Run Command / State Manager associations run (the edge hosts' keepalived files).
      */
@@ -111,6 +117,7 @@ function check(input: CloudInitInput): Required<Pick<CloudInitInput, "joinAttemp
     if (input.join === "init" && input.hostname !== "app-0") bad("join", input.join, "only app-0 initialises the Swarm");
     if (!PREFIX.test(input.ssmPrefix)) bad("ssmPrefix", input.ssmPrefix, "must be /ops-center-ha/<stack>/swarm (see swarmSsmPrefix)");
     if (!USER.test(input.sshUser)) bad("sshUser", input.sshUser, "must be a Unix user name");
+    if (input.dataVolumeId !== undefined && input.role !== "data") bad("dataVolumeId", input.dataVolumeId, "is only for data hosts");
     if (input.edgeEipAllocationId !== undefined) {
         if (!EIP_ALLOC.test(input.edgeEipAllocationId)) bad("edgeEipAllocationId", input.edgeEipAllocationId, "must be an eipalloc-<hex> id");
         if (input.role !== "edge") bad("edgeEipAllocationId", input.edgeEipAllocationId, "is only for edge hosts");
@@ -129,6 +136,32 @@ function check(input: CloudInitInput): Required<Pick<CloudInitInput, "joinAttemp
     }
     return { joinAttempts, joinIntervalSeconds };
 }
+
+/**
+ * Shell shared by the bootstrap and the managers' labelling pass (needs log, get_param, put_param, NODE_NAME,
+ * PREFIX, and ADDR, INSTANCE_ID, VPC_ID once set). Every manager publishes `<prefix>/managers/<hostname>` =
+ * `addr=<ip> instance=<id> at=<epoch>` (at join, then every labelling pass): new hosts join through any of them,
+ * and the Pulumi Docker provider picks a live one by it (lib/swarmManagers.ts).
+ */
+const SHARED_SHELL = `imds() {
+  local t
+  t=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
+  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/meta-data/$1"
+}
+# Every published manager address but ours, once each: the managers' own entries, then the legacy single one.
+manager_addrs() {
+  {
+    aws ssm get-parameters-by-path --path "$PREFIX/managers" --query 'Parameters[].Value' --output text 2>/dev/null | tr '\\t' '\\n' | sed -n 's/.*addr=\\([0-9.]*\\).*/\\1/p' || true
+    get_param manager-addr || true
+  } | awk -v self="$ADDR" 'NF && $0 != "None" && $0 != self && !seen[$0]++'
+}
+heartbeat() { put_param "managers/$NODE_NAME" String "addr=$ADDR instance=$INSTANCE_ID at=$(date +%s)"; }
+mark_initialised() {
+  local m
+  m=$(get_param initialised || true)
+  [ "\${m%% *}" = "$VPC_ID" ] || put_param initialised String "$VPC_ID $(date +%s)"
+}
+`;
 
 /** Single-quotes a value for sh (every value is validated first; this is belt and braces). */
 function q(value: string | number): string {
@@ -157,11 +190,6 @@ export AWS_DEFAULT_REGION=${q(input.region)}
 umask 077
 
 log() { echo "ops-swarm-bootstrap: $*" >&2; }
-imds() {
-  local t
-  t=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
-  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/meta-data/$1"
-}
 get_param() { aws ssm get-parameter --name "$PREFIX/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null; }
 # put_param NAME TYPE VALUE: the value goes through a 0600 file, never through argv.
 put_param() {
@@ -173,20 +201,23 @@ put_param() {
 }
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
 reachable() { timeout 5 bash -c ">/dev/tcp/$1/2377" 2>/dev/null; }
-
-# join_swarm KIND ATTEMPTS: bounded polling of the published manager address and join token.
+${SHARED_SHELL}
+# join_swarm KIND ATTEMPTS: bounded polling of the join token and of every published manager address; joins
+# through the first manager that answers on 2377 (any live manager will do: they all hold the Raft log).
 join_swarm() {
   local kind=$1 attempts=$2 i mgr tok
   for i in $(seq 1 "$attempts"); do
-    mgr=$(get_param manager-addr || true)
     tok=$(get_param "$kind-token" || true)
-    if [ -n "$mgr" ] && [ "$mgr" != "$ADDR" ] && [ -n "$tok" ]; then
-      if docker swarm join --token "$tok" --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" "$mgr:2377"; then return 0; fi
-      [ "$(swarm_state)" = active ] && return 0
-      # A timed-out join goes on in the background as "pending": reset it before the next attempt.
-      [ "$(swarm_state)" = pending ] && docker swarm leave --force > /dev/null 2>&1 || true
+    if [ -n "$tok" ]; then
+      for mgr in $(manager_addrs); do
+        reachable "$mgr" || { log "manager $mgr does not answer on 2377"; continue; }
+        if docker swarm join --token "$tok" --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" "$mgr:2377"; then return 0; fi
+        [ "$(swarm_state)" = active ] && return 0
+        # A timed-out join goes on in the background as "pending": reset it before the next attempt.
+        [ "$(swarm_state)" = pending ] && docker swarm leave --force > /dev/null 2>&1 || true
+      done
     fi
-    log "attempt $i/$attempts: no $kind token or manager yet"
+    log "attempt $i/$attempts: no $kind token or no live manager yet"
     sleep "$INTERVAL"
   done
   return 1
@@ -213,14 +244,22 @@ if [ -n "$EIP_ALLOCATION" ]; then
   done
 fi
 
+VPC_ID=$(imds "network/interfaces/macs/$(imds mac)/vpc-id")
+
 if [ "$(swarm_state)" != active ]; then
   case $JOIN in
     init)
-      # A replaced app-0 re-joins the live Swarm of app-1/app-2 instead of splitting it; a stale address
-      # (a destroyed stack, or our own reused IP) does not answer on 2377, so a fresh Swarm is created.
-      mgr=$(get_param manager-addr || true)
-      if [ -n "$mgr" ] && [ "$mgr" != "$ADDR" ] && reachable "$mgr" && join_swarm manager "$REJOIN_ATTEMPTS"; then
-        log "re-joined the Swarm of $mgr"
+      # \`swarm init\` happens once per stack: the first manager that runs writes <prefix>/initialised
+      # ("<vpc-id> <epoch>"). With that marker for this VPC, a replaced app-0 only ever joins the live Swarm
+      # through any manager that answers, and fails (bounded) rather than fork a second, empty Swarm. A marker
+      # of another VPC is a destroyed stack's leftover. Without a marker (first deploy, or a stack deployed before
+      # the marker existed) app-0 still joins any manager that answers, else initialises.
+      marker=$(get_param initialised || true)
+      if [ "\${marker%% *}" = "$VPC_ID" ]; then
+        join_swarm manager "$ATTEMPTS" || { log "this stack's Swarm was already initialised ($marker) and no manager answered: not creating a second Swarm"; exit 1; }
+        log "re-joined this stack's Swarm"
+      elif [ -n "$(manager_addrs)" ] && join_swarm manager "$REJOIN_ATTEMPTS"; then
+        log "joined the live Swarm"
       else
         docker swarm init --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" \\
           --default-addr-pool ${q(d.defaultAddrPool)} --default-addr-pool-mask-length ${d.defaultAddrPoolMaskLength}
@@ -239,22 +278,50 @@ if [ "$JOIN" = init ]; then
   put_param manager-addr String "$ADDR"
   put_param manager-instance-id String "$INSTANCE_ID"
 fi
+if [ "$JOIN" != worker ]; then
+  mark_initialised
+  heartbeat
+fi
 put_param "nodes/$NODE_NAME" String "zone=$ZONE role=$ROLE"
 log "$NODE_NAME ($ROLE, $ZONE) is in the Swarm"
 `;
 }
 
 /** The managers' labelling pass (bash), run by a systemd timer: applies wanted labels, drops superseded nodes. */
-export function renderSwarmLabelerScript(input: Pick<CloudInitInput, "region" | "ssmPrefix">): string {
+export function renderSwarmLabelerScript(input: Pick<CloudInitInput, "hostname" | "region" | "ssmPrefix">): string {
+    if (!HOSTNAME.test(input.hostname)) throw new Error(`cloud-init hostname = ${JSON.stringify(input.hostname)}: must be <edge|app|data>-<index>`);
     if (!REGION.test(input.region)) throw new Error(`cloud-init region = ${JSON.stringify(input.region)}: must be an AWS region such as us-east-1`);
     if (!PREFIX.test(input.ssmPrefix)) throw new Error(`cloud-init ssmPrefix = ${JSON.stringify(input.ssmPrefix)}: must be /ops-center-ha/<stack>/swarm`);
     return `#!/bin/bash
 # Rendered by renderers/cloudInit.ts. One labelling pass (bounded: one read, one loop over the node list).
 # Nodes publish their wanted labels to SSM; a manager applies them, since a node cannot label itself.
 set -euo pipefail
+NODE_NAME=${q(input.hostname)}
 PREFIX=${q(input.ssmPrefix)}
 export AWS_DEFAULT_REGION=${q(input.region)}
+umask 077
 [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ] || exit 0
+
+log() { echo "ops-swarm-label: $*" >&2; }
+get_param() { aws ssm get-parameter --name "$PREFIX/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null; }
+put_param() {
+  local f
+  f=$(mktemp)
+  printf '%s' "$3" > "$f"
+  aws ssm put-parameter --name "$PREFIX/$1" --type "$2" --value "file://$f" --overwrite > /dev/null
+  rm -f "$f"
+}
+reachable() { timeout 5 bash -c ">/dev/tcp/$1/2377" 2>/dev/null; }
+${SHARED_SHELL}
+ADDR=$(imds local-ipv4)
+INSTANCE_ID=$(imds instance-id)
+VPC_ID=$(imds "network/interfaces/macs/$(imds mac)/vpc-id")
+# This manager is alive: its heartbeat (the Pulumi Docker provider picks a manager by it), the marker that this
+# stack's Swarm exists, and the legacy single address repointed here when the manager it names is gone.
+heartbeat
+mark_initialised
+legacy=$(get_param manager-addr || true)
+if [ "$legacy" != "$ADDR" ] && { [ -z "$legacy" ] || ! reachable "$legacy"; }; then put_param manager-addr String "$ADDR"; fi
 
 declare -A want=() ready=()
 while IFS=$'\\t' read -r name value; do
@@ -303,6 +370,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     check(input);
     const d = CLOUD_INIT_DEFAULTS;
     const manager = input.join !== "worker";
+    const dataVolume = input.dataVolumeId !== undefined ? renderDataVolumeScript({ volumeId: input.dataVolumeId }) : undefined;
     const bounded = (input.joinAttempts ?? d.joinAttempts) * ((input.joinIntervalSeconds ?? d.joinIntervalSeconds) + 30) + 600;
     const files: { path: string; permissions: string; content: string }[] = [
         {
@@ -318,7 +386,8 @@ export function renderCloudInit(input: CloudInitInput): string {
                 "[Unit]",
                 "Description=Join this host to the ops-center-ha Swarm",
                 "Wants=network-online.target docker.service",
-                "After=network-online.target docker.service",
+                ...(dataVolume ? ["Requires=ops-data-volume.service"] : []),
+                `After=network-online.target docker.service${dataVolume ? " ops-data-volume.service" : ""}`,
                 "",
                 "[Service]",
                 "Type=oneshot",
@@ -332,6 +401,24 @@ export function renderCloudInit(input: CloudInitInput): string {
             ].join("\n"),
         },
     ];
+    if (dataVolume) {
+        files.push(
+            { path: DATA_VOLUME_DEFAULTS.scriptPath, permissions: "0755", content: dataVolume },
+            {
+                path: "/etc/systemd/system/ops-data-volume.service",
+                permissions: "0644",
+                content: ["[Unit]", "Description=Mount this data host's EBS volume over Docker's volumes", "After=local-fs.target docker.service",
+                    "Before=ops-swarm-bootstrap.service", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes", `ExecStart=${DATA_VOLUME_DEFAULTS.scriptPath}`,
+                    `TimeoutStartSec=${DATA_VOLUME_DEFAULTS.attempts * DATA_VOLUME_DEFAULTS.intervalSeconds + 300}`, "", "[Install]", "WantedBy=multi-user.target", ""].join("\n"),
+            },
+            {
+                // After a reboot Docker starts only once the volume is mounted (fstab's nofail never blocks the boot).
+                path: "/etc/systemd/system/docker.service.d/ops-data-volume.conf",
+                permissions: "0644",
+                content: ["[Unit]", `RequiresMountsFor=${DATA_VOLUME_DEFAULTS.mountPoint}`, ""].join("\n"),
+            },
+        );
+    }
     if (manager) {
         files.push(
             { path: d.labelerPath, permissions: "0755", content: renderSwarmLabelerScript(input) },
@@ -360,6 +447,8 @@ export function renderCloudInit(input: CloudInitInput): string {
             ...(input.ssmAgent ? [["sh", "-c", ssmAgentInstall(input.region)]] : []),
             ["systemctl", "daemon-reload"],
             ["systemctl", "enable", "--now", "docker.service"],
+            // Pulled in (and waited for) by the bootstrap unit below.
+            ...(dataVolume ? [["systemctl", "enable", "ops-data-volume.service"]] : []),
             // --no-block: the bootstrap may poll for up to joinAttempts x interval; cloud-init must not wait on it.
             ["systemctl", "enable", "--now", "--no-block", "ops-swarm-bootstrap.service"],
             ...(manager ? [["systemctl", "enable", "--now", "ops-swarm-label.timer"]] : []),

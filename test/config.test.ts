@@ -141,6 +141,10 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["an existing Swarm serves a primary region only", S, { existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "existingSwarmHost", /only supported in a primary region/],
         ["rollHost names one host of this stack", P, { rollHost: "app-3" }, "rollHost", /one host of this stack: edge-0\.\.edge-1, app-0\.\.app-2, data-0\.\.data-2/],
         ["rollHost is not used with an existing Swarm", P, { rollHost: "app-1", existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "rollHost", /not with existingSwarmHost/],
+        ["zones are chosen once: required with EC2 hosts", P, { availabilityZones: undefined }, "availabilityZones", /required with the EC2 hosts .*pulumi config set availabilityZones us-east-1a,us-east-1b,us-east-1c/],
+        ["zones are zones of the stack's region", P, { availabilityZones: "us-east-1a,us-east-1b,us-west-2c" }, "availabilityZones", /"us-west-2c" is not a zone of us-east-1/],
+        ["zones are listed once each", P, { availabilityZones: "us-east-1a,us-east-1b,us-east-1a" }, "availabilityZones", /must not list a zone twice/],
+        ["zones match availabilityZoneCount", P, { availabilityZones: "us-east-1a,us-east-1b,us-east-1c,us-east-1d" }, "availabilityZones", /exactly availabilityZoneCount \(3\) zones/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
         ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl <value> --stack us-east-1/],
     ];

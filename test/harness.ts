@@ -22,6 +22,8 @@ export interface PlanOptions {
     readonly recordState?: boolean;
     /** A JSON file holding an earlier plan (with state): this run is the next update. */
     readonly priorFile?: string;
+    /** Zones the mock's DescribeAvailabilityZones reports as impaired (dropped by a `state: available` filter). */
+    readonly impairedZones?: readonly string[];
 }
 
 /** Runs `stack` with optional config overrides (`key` → value, undefined removes the key). */

@@ -18,6 +18,7 @@ import {
     renderSwarmLabelerScript,
     swarmSsmPrefix,
 } from "../renderers/cloudInit";
+import { DATA_VOLUME_DEFAULTS } from "../renderers/dataVolume";
 import { KEEPALIVED_DEFAULTS } from "../renderers/keepalived";
 
 const base: CloudInitInput = {
@@ -78,6 +79,20 @@ describe("renderCloudInit", () => {
         assert.match(file(d, CLOUD_INIT_DEFAULTS.bootstrapPath)!.content, /^EIP_ALLOCATION='eipalloc-0123456789abcdef0'$/m);
     });
 
+    it("a data host mounts its EBS volume (by id) before it joins the Swarm, and Docker waits for the mount at boot", () => {
+        const d = doc({ ...base, hostname: "data-1", role: "data", join: "worker", dataVolumeId: "vol-0123456789abcdef0" });
+        assert.match(file(d, DATA_VOLUME_DEFAULTS.scriptPath)!.content, /^VOLUME_ID='vol-0123456789abcdef0'$/m);
+        const unit = file(d, "/etc/systemd/system/ops-data-volume.service")!.content;
+        assert.match(unit, /Before=ops-swarm-bootstrap\.service/);
+        const bootstrap = file(d, "/etc/systemd/system/ops-swarm-bootstrap.service")!.content;
+        assert.match(bootstrap, /^Requires=ops-data-volume\.service$/m);
+        assert.match(bootstrap, /^After=.*ops-data-volume\.service/m);
+        assert.match(file(d, "/etc/systemd/system/docker.service.d/ops-data-volume.conf")!.content, /RequiresMountsFor=\/var\/lib\/docker\/volumes/);
+        assert.ok(d.runcmd.some((c) => c.join(" ") === "systemctl enable ops-data-volume.service"));
+        assert.equal(file(doc(base), DATA_VOLUME_DEFAULTS.scriptPath), undefined, "only data hosts");
+        assert.throws(() => renderCloudInit({ ...base, dataVolumeId: "vol-0123456789abcdef0" }), /dataVolumeId = "vol-0123456789abcdef0": is only for data hosts/);
+    });
+
     it("installs AWS's SSM Agent only when asked, before the Swarm bootstrap", () => {
         const plain = doc(base).runcmd.map((c) => c.join(" "));
         assert.ok(!plain.some((c) => c.includes("amazon-ssm-agent")));
@@ -127,7 +142,7 @@ case "$1 \${2:-}" in
   "info ") exit 0 ;;
   "info --format") case "$3" in *LocalNodeState*) cat "$STATE/swarm" ;; *ControlAvailable*) cat "$STATE/control" ;; esac ;;
   "swarm init") echo active > "$STATE/swarm" ;;
-  "swarm join") [ -f "$STATE/join-ok" ] || exit 1; echo active > "$STATE/swarm" ;;
+  "swarm join") [ -f "$STATE/join-ok" ] || exit 1; echo "\${@: -1}" > "$STATE/joined-via"; echo active > "$STATE/swarm" ;;
   "swarm join-token") echo "SWMTKN-1-$4-stub" ;;
   "swarm leave") echo inactive > "$STATE/swarm" ;;
   "node ls") cat "$STATE/nodes" ;;
@@ -140,17 +155,27 @@ key() { echo "$1" | tr / _; }
 case "$1 $2" in
   "ssm get-parameter") f="$STATE/params/$(key "$(arg --name "$@")")"; [ -f "$f" ] || { echo "ParameterNotFound" >&2; exit 254; }; cat "$f"; echo ;;
   "ssm put-parameter") v=$(arg --value "$@"); n=$(key "$(arg --name "$@")"); cp "\${v#file://}" "$STATE/params/$n"; arg --type "$@" > "$STATE/params/$n.type"; echo "$n" >> "$STATE/puts" ;;
-  "ssm get-parameters-by-path") cat "$STATE/by-path" ;;
+  "ssm get-parameters-by-path")
+    # The labeler tests give the listing as a file; otherwise list the seeded parameters under the path.
+    p=$(key "$(arg --path "$@")")
+    if [ -f "$STATE/by-path" ]; then cat "$STATE/by-path"; else
+      vals=(); for f in "$STATE/params/$p"_*; do [ -f "$f" ] && [[ $f != *.type ]] && vals+=("$(cat "$f")"); done
+      (IFS=$'\t'; echo "\${vals[*]:-}")
+    fi ;;
   "ec2 associate-address") exit 0 ;;
 esac`,
     curl: `#!/bin/bash
-case "$*" in *api/token*) echo tok ;; *local-ipv4*) echo 10.10.128.5 ;; *instance-id*) echo i-0abc ;; esac`,
+case "$*" in *api/token*) echo tok ;; *vpc-id*) echo vpc-0live ;; *local-ipv4*) echo 10.10.128.5 ;; *instance-id*) echo i-0abc ;; */mac*) echo 0a:00:00:00:00:01 ;; esac`,
     usermod: `#!/bin/bash
 echo "usermod $*" >> "$STATE/log"`,
     sleep: `#!/bin/bash
 echo "sleep $*" >> "$STATE/log"`,
+    // timeout 5 bash -c '>/dev/tcp/<ip>/2377': every address answers with $STATE/reachable, or just <ip> with $STATE/reachable-<ip>.
     timeout: `#!/bin/bash
-[ -f "$STATE/reachable" ]`,
+ip=$(echo "$*" | sed -n 's#.*/dev/tcp/\\([0-9.]*\\)/.*#\\1#p')
+[ -f "$STATE/reachable" ] || [ -f "$STATE/reachable-$ip" ]`,
+    date: `#!/bin/bash
+echo 1700000000`,
 };
 
 /** Runs a rendered script with the stubs first on PATH; `setup` seeds the stub state. */
@@ -171,12 +196,12 @@ function runScript(script: string, setup: (state: string) => void) {
     const r = spawnSync("bash", ["-c", script], {
         env: { PATH: `${bin}:/usr/bin:/bin`, STATE: state, TMPDIR: dir },
         encoding: "utf8",
-        timeout: 30_000,
+        timeout: 120_000,
     });
     const read = (f: string) => (existsSync(path.join(state, f)) ? readFileSync(path.join(state, f), "utf8") : "");
     const param = (name: string) => read(`params/${`${base.ssmPrefix}/${name}`.replace(/\//g, "_")}`);
     const type = (name: string) => read(`params/${`${base.ssmPrefix}/${name}`.replace(/\//g, "_")}.type`).trim();
-    return { status: r.status, stderr: r.stderr, log: read("log"), puts: read("puts").trim().split("\n"), param, type };
+    return { status: r.status, stderr: r.stderr, log: read("log"), puts: read("puts").trim().split("\n"), param, type, joinedVia: read("joined-via").trim() };
 }
 const seed = (state: string, name: string, value: string) =>
     writeFileSync(path.join(state, "params", `${base.ssmPrefix}/${name}`.replace(/\//g, "_")), value);
@@ -192,14 +217,14 @@ describe("bootstrap script", () => {
         assert.equal(r.type("worker-token"), "SecureString");
         assert.equal(r.param("manager-addr"), "10.10.128.5");
         assert.equal(r.param("nodes/app-0"), "zone=us-east-1a role=app");
-        const order = r.puts.map((p) => p.split("_").pop());
-        assert.deepEqual(order, ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "app-0"]);
+        const order = r.puts.map((p) => p.slice(swarmSsmPrefix("us-east-1").length + 1).replace(/_/g, "/"));
+        assert.deepEqual(order, ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "initialised", "managers/app-0", "nodes/app-0"]);
         assert.equal(r.param("manager-instance-id"), "i-0abc");
         assert.doesNotMatch(r.log.split("\n").filter((l) => l.startsWith("aws")).join("\n"), /SWMTKN/, "tokens never on the aws command line");
         assert.match(r.log, /usermod -aG docker admin/);
     });
 
-    it("app-0 creates a fresh Swarm when the published manager address does not answer (stale)", () => {
+    it("first deploy (no marker of this VPC): app-0 creates a fresh Swarm even when a stale address is published", () => {
         const r = runScript(renderSwarmBootstrapScript(base), (s) => seed(s, "manager-addr", "10.10.160.7"));
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.log, /docker swarm init/);
@@ -224,6 +249,7 @@ describe("bootstrap script", () => {
         const r = runScript(renderSwarmBootstrapScript(input), (s) => {
             seed(s, "manager-addr", "10.10.128.9");
             seed(s, "worker-token", "SWMTKN-1-w");
+            writeFileSync(path.join(s, "reachable"), "");
             writeFileSync(path.join(s, "join-ok"), "");
         });
         assert.equal(r.status, 0, r.stderr);
@@ -247,10 +273,102 @@ describe("bootstrap script", () => {
         const r = runScript(renderSwarmBootstrapScript(input), (s) => {
             seed(s, "manager-addr", "10.10.128.9");
             seed(s, "worker-token", "SWMTKN-1-w");
+            writeFileSync(path.join(s, "reachable"), "");
             writeFileSync(path.join(s, "join-ok"), "");
         });
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.log, /aws ec2 associate-address --allocation-id eipalloc-0123456789abcdef0 --instance-id i-0abc --no-allow-reassociation/);
+    });
+});
+
+describe("bootstrap script: one Swarm, whichever manager dies (issue 12 item 1)", () => {
+    const heartbeat = (addr: string, instance: string) => `addr=${addr} instance=${instance} at=1699999990`;
+    const app1 = { ...base, hostname: "app-1", zone: "us-east-1b", join: "manager" as const };
+
+    it("first deploy: app-0 initialises, then marks the Swarm initialised for this VPC and publishes itself under managers/", () => {
+        const r = runScript(renderSwarmBootstrapScript(base), () => {});
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.log, /docker swarm init/);
+        assert.equal(r.param("initialised"), "vpc-0live 1700000000");
+        assert.equal(r.param("managers/app-0"), "addr=10.10.128.5 instance=i-0abc at=1700000000");
+    });
+
+    it("a replaced app-0 never initialises a Swarm this stack already has: it joins through any live manager", () => {
+        const r = runScript(renderSwarmBootstrapScript(base), (s) => {
+            seed(s, "initialised", "vpc-0live 1690000000");
+            seed(s, "manager-addr", "10.10.128.7"); // the dead app-0
+            seed(s, "managers/app-0", heartbeat("10.10.128.7", "i-0dead"));
+            seed(s, "managers/app-1", heartbeat("10.10.160.8", "i-0one"));
+            seed(s, "manager-token", "SWMTKN-1-live");
+            writeFileSync(path.join(s, "reachable-10.10.160.8"), "");
+            writeFileSync(path.join(s, "join-ok"), "");
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.log, /docker swarm init/);
+        assert.equal(r.joinedVia, "10.10.160.8:2377");
+        assert.match(r.log, /docker swarm join --token SWMTKN-1-live --advertise-addr 10\.10\.128\.5 --listen-addr 10\.10\.128\.5:2377 10\.10\.160\.8:2377/);
+        assert.equal(r.param("managers/app-0"), "addr=10.10.128.5 instance=i-0abc at=1700000000", "publishes its new address");
+    });
+
+    it("a replaced app-0 that reaches no manager fails (bounded) instead of forking a second Swarm", () => {
+        const input = { ...base, joinAttempts: 3, joinIntervalSeconds: 5 };
+        const r = runScript(renderSwarmBootstrapScript(input), (s) => {
+            seed(s, "initialised", "vpc-0live 1690000000");
+            seed(s, "manager-addr", "10.10.128.7");
+            seed(s, "manager-token", "SWMTKN-1-live");
+        });
+        assert.notEqual(r.status, 0);
+        assert.doesNotMatch(r.log, /docker swarm init/);
+        assert.match(r.stderr, /already initialised/);
+        assert.equal(r.log.split("\n").filter((l) => l === "sleep 5").length, 3);
+    });
+
+    it("a marker left by a destroyed stack (another VPC) does not stop the first init", () => {
+        const r = runScript(renderSwarmBootstrapScript(base), (s) => seed(s, "initialised", "vpc-0gone 1600000000"));
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.log, /docker swarm init/);
+        assert.equal(r.param("initialised"), "vpc-0live 1700000000");
+    });
+
+    it("a manager joins through the first live manager of the published list and publishes its own address", () => {
+        const r = runScript(renderSwarmBootstrapScript(app1), (s) => {
+            seed(s, "manager-addr", "10.10.128.7");
+            seed(s, "managers/app-0", heartbeat("10.10.128.7", "i-0dead"));
+            seed(s, "managers/app-2", heartbeat("10.10.192.9", "i-0two"));
+            seed(s, "manager-token", "SWMTKN-1-m");
+            writeFileSync(path.join(s, "reachable-10.10.192.9"), "");
+            writeFileSync(path.join(s, "join-ok"), "");
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.joinedVia, "10.10.192.9:2377");
+        assert.equal(r.param("managers/app-1"), "addr=10.10.128.5 instance=i-0abc at=1700000000");
+        assert.doesNotMatch(r.log, /docker swarm init/);
+    });
+
+    it("a worker joins through any live manager when app-0's address is dead", () => {
+        const input = { ...base, hostname: "data-1", role: "data" as const, zone: "us-east-1b", join: "worker" as const };
+        const r = runScript(renderSwarmBootstrapScript(input), (s) => {
+            seed(s, "manager-addr", "10.10.128.7");
+            seed(s, "managers/app-1", heartbeat("10.10.160.8", "i-0one"));
+            seed(s, "worker-token", "SWMTKN-1-w");
+            writeFileSync(path.join(s, "reachable-10.10.160.8"), "");
+            writeFileSync(path.join(s, "join-ok"), "");
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.joinedVia, "10.10.160.8:2377");
+        assert.equal(r.param("managers/data-1"), "", "workers are not managers");
+    });
+
+    it("the labelling pass keeps each manager's heartbeat fresh, and repoints a dead manager-addr", () => {
+        const r = runScript(renderSwarmLabelerScript(app1), (s) => {
+            writeFileSync(path.join(s, "nodes"), "");
+            writeFileSync(path.join(s, "by-path"), "");
+            seed(s, "manager-addr", "10.10.128.7");
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.param("managers/app-1"), "addr=10.10.128.5 instance=i-0abc at=1700000000");
+        assert.equal(r.param("manager-addr"), "10.10.128.5");
+        assert.equal(r.param("initialised"), "vpc-0live 1700000000", "a Swarm that runs is marked initialised (stacks deployed before the marker)");
     });
 });
 

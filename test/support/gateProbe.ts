@@ -1,7 +1,8 @@
 /**
- * Child process of test/readinessGate.test.ts: builds SwarmHosts alone under the mock engine, with app-0's
- * readiness parameter either matching its instance id ("ready") or holding a stale one ("stale"), and prints
- * what the Docker host Output became: the host string, or the gate's error.
+ * Child process of test/readinessGate.test.ts: builds SwarmHosts alone under the mock engine, with the managers'
+ * heartbeats `<prefix>/managers/<hostname>` as the mode says ("ready": app-0 live; "stale": app-0's entry names
+ * the instance it replaced and no other manager published; "app0-dead": app-0 silent, app-1 live), and prints what
+ * the Docker host Output became (the host string, or the gate's error) and each manager's private IP.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,11 +10,27 @@ import { OfflineMocks } from "../../offline/mocks";
 import { readStackConfig } from "../../offline/engine";
 import { validateConfig } from "../../config/validate";
 
-class StaleMocks extends OfflineMocks {
+class ModeMocks extends OfflineMocks {
+    private readonly instances = new Map<string, string>();
+    constructor(private readonly mode: string) {
+        super("us-east-1", () => ({}));
+    }
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+        const r = super.newResource(args);
+        if (args.type === "aws:ec2/instance:Instance") this.instances.set(args.name.replace(/^gate-/, ""), r.id!);
+        return r;
+    }
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         const a = args.inputs as Record<string, unknown>;
-        if (args.token === "aws:ssm/getParameter:getParameter" && String(a.name).endsWith("/swarm/manager-instance-id")) {
-            return { name: a.name, value: "i-0stale0000000000", insecureValue: "i-0stale0000000000", type: "String", id: a.name };
+        const m = /\/swarm\/managers\/(app-\d+)$/.exec(String(a.name));
+        if (args.token === "aws:ssm/getParameter:getParameter" && m && this.mode !== "ready") {
+            const now = Math.floor(Date.now() / 1000);
+            const value =
+                this.mode === "stale" && m[1] === "app-0" ? `addr=10.10.128.9 instance=i-0stale0000000000 at=${now}`
+                : this.mode === "app0-dead" && m[1] === "app-1" ? `addr=10.10.160.9 instance=${this.instances.get("app-1")} at=${now}`
+                : undefined;
+            if (!value) throw new Error(`ParameterNotFound: ${a.name}`);
+            return { name: a.name, value, insecureValue: value, type: "String", id: a.name };
         }
         return super.call(args);
     }
@@ -22,7 +39,7 @@ class StaleMocks extends OfflineMocks {
 async function probe(mode: string): Promise<string> {
     const root = path.resolve(__dirname, "..", "..");
     const { values } = readStackConfig(root, "us-east-1");
-    const mocks = mode === "stale" ? new StaleMocks("us-east-1", () => ({})) : new OfflineMocks("us-east-1", () => ({}));
+    const mocks = new ModeMocks(mode);
     await pulumi.runtime.setMocks(mocks, "ops-center-ha", "us-east-1", false);
     const cfg = validateConfig({ stack: "us-east-1", region: "us-east-1", get: (k) => values[`ops-center-ha:${k}`] });
     const { SwarmHosts } = await import("../../components/swarmHosts");
@@ -41,7 +58,10 @@ async function probe(mode: string): Promise<string> {
         readiness: { attempts: 3, intervalSeconds: 0.05 },
     });
     // Output.promise() is internal but the only way to see a rejected Output here.
-    return (hosts.dockerHost as unknown as { promise(): Promise<string> }).promise();
+    const promise = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
+    const ips = await Promise.all(hosts.nodes.filter((n) => n.manager).map(async (n) => `${n.hostname}=${await promise(n.privateIp)}`));
+    process.stdout.write(`managers ${ips.join(" ")}\n`);
+    return promise(hosts.dockerHost);
 }
 
 probe(process.argv[2] ?? "ready").then(
