@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
-import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
+import { ETCD_DEFAULTS, ETCD_ENTRYPOINT_FILE, renderEtcdEntrypoint } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
@@ -70,6 +70,9 @@ export class Postgres extends pulumi.ComponentResource {
         const etcdNames = Array.from({ length: args.etcdMembers }, (_, i) => `etcd-${i + 1}`);
         const etcdHost = (m: string) => `${ctx.prefix}-${m}`;
         etcdNames.forEach((m, i) => {
+            // The entrypoint rejoins a member whose data dir is empty through the live members (member remove/add,
+            // then `existing`), so a replaced data host or a new volume never leaves etcd short of a member.
+            const entry = swarmConfig(this, ctx, `${m}-entrypoint`, renderEtcdEntrypoint({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }));
             new docker.Service(
                 `${name}-${m}`,
                 {
@@ -78,8 +81,8 @@ export class Postgres extends pulumi.ComponentResource {
                     taskSpec: {
                         containerSpec: {
                             image: args.images.etcd,
-                            commands: ["etcd"],
-                            args: etcdMemberArgs({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }),
+                            commands: ["/bin/sh", ETCD_ENTRYPOINT_FILE],
+                            configs: [mountConfig(entry, ETCD_ENTRYPOINT_FILE, 0o555)],
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
                             // etcdctl ships in the image (lib/images.ts etcdImage); the member serves clients on 0.0.0.0.
                             healthcheck: healthcheck(["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_DEFAULTS.clientPort}`, "--command-timeout=2s", "endpoint", "health"], { interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
