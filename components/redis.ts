@@ -88,7 +88,10 @@ export class Redis extends pulumi.ComponentResource {
         const ip = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-${nodeNames[i]}`);
         const sentinelAddr = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-redis-sentinel-${i + 1}`);
 
-        const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
+        // The sentinels an empty node (or sentinel) asks for the current master: the other hosts' first, its own
+        // host's last (it came back empty with it). None in the standby region.
+        const sentinelCount = primary ? args.sentinels : 0;
+        const askOrder = (i: number) => pulumi.all(Array.from({ length: sentinelCount }, (_, j) => j).sort((a, b) => Number(a === i) - Number(b === i)).map((j) => sentinelAddr(j)));
         // The official image runs redis as uid 999; the start scripts run as that user too.
         const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
@@ -109,6 +112,11 @@ export class Redis extends pulumi.ComponentResource {
                 }),
             );
             const confObj = swarmConfig(this, ctx, `${node}-conf`, conf);
+            // An empty volume joins the master the live sentinels report (renderers/redisScripts.ts renderRedisStart).
+            const start = pulumi.all([ip(i), askOrder(i)]).apply(([self, asks]) =>
+                renderRedisStart({ self: { host: self, port: D.port }, sentinels: asks.map((h) => ({ host: h, port: D.sentinelPort })) }),
+            );
+            const redisStart = swarmConfig(this, ctx, `${node}-start`, start);
             this.pinnedService(name, node, args, i, {
                 image: args.images.redis,
                 commands: ["sh", D.redisStartPath],
@@ -124,9 +132,11 @@ export class Redis extends pulumi.ComponentResource {
 
         let sentinels: pulumi.Output<string>[] = [];
         if (primary) {
-            const sentinelStart = swarmConfig(this, ctx, "sentinel-start", renderSentinelStart());
             sentinels = Array.from({ length: args.sentinels }, (_, i) => {
                 const sname = `redis-sentinel-${i + 1}`;
+                // An empty sentinel monitors the master the other sentinels report.
+                const others = pulumi.all(Array.from({ length: args.sentinels }, (_, j) => j).filter((j) => j !== i).map((j) => sentinelAddr(j)));
+                const sentinelStart = swarmConfig(this, ctx, `${sname}-start`, others.apply((hs) => renderSentinelStart({ sentinels: hs.map((h) => ({ host: h, port: D.sentinelPort })) })));
                 this.sentinelServiceNames.push(`${ctx.prefix}-${sname}`);
                 const conf = pulumi.all([sentinelAddr(i), masterHost]).apply(([self, mHost]) =>
                     renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
