@@ -6,7 +6,7 @@ import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
-import { healthcheck, placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { healthcheck, memberRolling, placeOn } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Postgres}. */
@@ -69,11 +69,13 @@ export class Postgres extends pulumi.ComponentResource {
         // etcd: one member per zone, each its own service so that each keeps its name and volume.
         const etcdNames = Array.from({ length: args.etcdMembers }, (_, i) => `etcd-${i + 1}`);
         const etcdHost = (m: string) => `${ctx.prefix}-${m}`;
+        // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): etcd-1, etcd-2, etcd-3.
+        let prevEtcd: docker.Service | undefined;
         etcdNames.forEach((m, i) => {
             // The entrypoint rejoins a member whose data dir is empty through the live members (member remove/add,
             // then `existing`), so a replaced data host or a new volume never leaves etcd short of a member.
             const entry = swarmConfig(this, ctx, `${m}-entrypoint`, renderEtcdEntrypoint({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }));
-            new docker.Service(
+            prevEtcd = new docker.Service(
                 `${name}-${m}`,
                 {
                     name: etcdHost(m),
@@ -92,9 +94,10 @@ export class Postgres extends pulumi.ComponentResource {
                         networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
-                    updateConfig: statefulUpdate(),
+                    // Health: start period 30 s + 3 x 10 s.
+                    ...memberRolling("60s", "5m"),
                 },
-                stateful,
+                { ...stateful, dependsOn: prevEtcd ? [prevEtcd] : [] },
             );
         });
         const etcdHosts = etcdNames.map((m) => `${etcdHost(m)}:${ETCD_DEFAULTS.clientPort}`);
@@ -116,6 +119,12 @@ export class Postgres extends pulumi.ComponentResource {
         const memberHost = (m: string) => `${ctx.prefix}-${m}`;
         const primaryHosts = args.standbySource ? pulumi.output(args.standbySource.primaryHosts) : pulumi.output([] as string[]);
         this.memberServiceNames = memberNames.map(memberHost);
+        // pg-1, then pg-2, each converged before the next (lib/swarmSpec.ts memberRolling). Which member leads is
+        // Patroni's choice, not the program's: a clean stop of the leader (Swarm's SIGTERM, stop grace 60 s) makes
+        // Patroni hand the leader key to the synchronous standby at once (measured: bench postgres clean stop), and
+        // the stopped member comes back as a replica. The README runbook switches the leader over to the member
+        // rolled last (pg-2) before an image bump, so that a roll costs exactly one such handover.
+        let prevMember: docker.Service | undefined;
         memberNames.forEach((m, i) => {
             const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHosts]).apply(([bucket, kms, srcHosts]) => {
                 const member: SpiloMemberInput = {
@@ -131,7 +140,7 @@ export class Postgres extends pulumi.ComponentResource {
                 };
                 return spiloEnvironment(member);
             });
-            new docker.Service(
+            prevMember = new docker.Service(
                 `${name}-${m}`,
                 {
                     name: memberHost(m),
@@ -166,9 +175,10 @@ export class Postgres extends pulumi.ComponentResource {
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
-                    updateConfig: statefulUpdate("60s"),
+                    // Health: start period 120 s + 3 x 10 s; a replica restore from the WAL archive may take minutes.
+                    ...memberRolling("150s", "15m"),
                 },
-                stateful,
+                { ...stateful, dependsOn: prevMember ? [prevMember] : [] },
             );
         });
 

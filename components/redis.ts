@@ -5,7 +5,7 @@ import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStar
 import { renderSecretEnvStart } from "../renderers/secretEnv";
 import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
 import { swarmResources, TIER_SIZES } from "../lib/sizing";
-import { healthcheck, memoryBytes, placeOn, statefulUpdate, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
+import { healthcheck, memberRolling, memoryBytes, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The `redis` user of the official image (lib/images.ts): the nodes and sentinels run as it. */
@@ -98,7 +98,13 @@ export class Redis extends pulumi.ComponentResource {
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
         const masterPort = primary ? D.port : args.primaryMaster!.port;
 
-        nodeNames.forEach((node, i) => {
+        // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): the replicas first
+        // (redis-n .. redis-2), the rendered initial master redis-1 last, then the sentinels one by one. Sentinel
+        // moves the master on failures; a clean stop of whichever node is master then restarts it with its data
+        // (AOF) within the down-after window or lets the sentinels fail over to a replica that is already rolled.
+        let prev: docker.Service | undefined;
+        [...nodeNames.keys()].reverse().forEach((i) => {
+            const node = nodeNames[i];
             const conf = pulumi.all([ip(i), masterHost]).apply(([self, mHost]) =>
                 renderRedisConf({
                     name: node,
@@ -117,7 +123,7 @@ export class Redis extends pulumi.ComponentResource {
                 renderRedisStart({ self: { host: self, port: D.port }, sentinels: asks.map((h) => ({ host: h, port: D.sentinelPort })) }),
             );
             const redisStart = swarmConfig(this, ctx, `${node}-start`, start);
-            this.pinnedService(name, node, args, i, {
+            prev = this.pinnedService(name, node, args, i, prev, {
                 image: args.images.redis,
                 commands: ["sh", D.redisStartPath],
                 configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
@@ -142,7 +148,7 @@ export class Redis extends pulumi.ComponentResource {
                     renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
                 );
                 const confObj = swarmConfig(this, ctx, `${sname}-conf`, conf);
-                this.pinnedService(name, sname, args, i, {
+                prev = this.pinnedService(name, sname, args, i, prev, {
                     image: args.images.redis,
                     commands: ["sh", D.sentinelStartPath],
                     configs: [mountConfig(confObj, D.sentinelConfSource), mountConfig(sentinelStart, D.sentinelStartPath, 0o555)],
@@ -232,6 +238,8 @@ export class Redis extends pulumi.ComponentResource {
         service: string,
         args: RedisArgs,
         i: number,
+        /** The member rolled just before this one (its dependsOn). */
+        after: docker.Service | undefined,
         spec: {
             image: pulumi.Input<string>;
             commands: string[];
@@ -267,9 +275,10 @@ export class Redis extends pulumi.ComponentResource {
                 },
                 // Published on the host itself only where the host address is announced (reachable from the other region).
                 endpointSpec: h.privateIp !== undefined ? { ports: [{ targetPort: spec.port, publishedPort: spec.port, protocol: "tcp", publishMode: "host" }] } : undefined,
-                updateConfig: statefulUpdate(),
+                // Health: start period up to 30 s + 3 x 10 s.
+                ...memberRolling("60s", "5m"),
             },
-            { parent: this, provider: ctx.provider },
+            { parent: this, provider: ctx.provider, dependsOn: after ? [after] : [] },
         );
     }
 }

@@ -80,14 +80,20 @@ export const ETCD_ENTRYPOINT_FILE = "/etc/ops-center/etcd-entrypoint.sh";
  *   identity, started or not), `member add` itself, and start with `--initial-cluster-state=existing` and the
  *   initial cluster that `member add` prints. Any failure exits 1: Swarm restarts the task after its restart
  *   delay and the script tries again (no loop here, nothing to sleep with).
- * - data dir empty and no other member answers: the first start of the cluster (all members empty), so
- *   `--initial-cluster-state=new` with the static initial cluster. A member wiped while both others are
- *   unreachable takes this path too and cannot join them; the README runbook says how to clear it.
+ * - data dir empty and no other member answers: only the FIRST member of `members` (the bootstrap member) starts,
+ *   as a new ONE-member cluster; every other member exits 1 and retries until a member answers, then joins by
+ *   `member add` as above. So the first deploy grows the cluster 1 -> 2 -> 3 through the same path as a rejoin
+ *   (etcd accepts adding a member to a one-member cluster despite --strict-reconfig-check), each member is healthy
+ *   on its own as soon as it starts (which lets the services roll one at a time, each converged before the next:
+ *   components/postgres.ts), and two partitioned empty members can never bootstrap two clusters. The bootstrap
+ *   member wiped while both others are unreachable would start a new cluster of its own, which they refuse (another
+ *   cluster id); the README runbook says how to clear it.
  */
 export function renderEtcdEntrypoint(input: EtcdMemberInput): string {
     const args = etcdMemberArgs(input);
     const fixed = args.filter((a) => !a.startsWith("--initial-cluster=") && !a.startsWith("--initial-cluster-state="));
-    const staticCluster = args.find((a) => a.startsWith("--initial-cluster="))!.slice("--initial-cluster=".length);
+    const bootstrap = input.name === input.members[0];
+    const alone = `${input.name}=${peerUrl(input, input.name)}`;
     const others = input.members.filter((m) => m !== input.name).map((m) => clientUrl(input, m));
     const q = (v: string) => `'${v.replace(/'/g, `'"'"'`)}'`;
     return `#!/bin/sh
@@ -96,7 +102,8 @@ set -u
 NAME=${q(input.name)}
 DATA=${q(input.dataDir ?? ETCD_DEFAULTS.dataDir)}
 SELF_PEER=${q(peerUrl(input, input.name))}
-STATIC_CLUSTER=${q(staticCluster)}
+BOOTSTRAP=${bootstrap ? "yes" : "no"}
+ALONE=${q(alone)}
 OTHERS=${q(others.join(","))}
 log() { echo "etcd-entrypoint[$NAME]: $*" >&2; }
 ctl() { etcdctl --endpoints="$OTHERS" --dial-timeout=2s --command-timeout=5s "$@"; }
@@ -106,11 +113,15 @@ start() {
 }
 if [ -d "$DATA/member/wal" ]; then
     log "data dir holds a WAL: restart with its data"
-    start new "$STATIC_CLUSTER"
+    start new "$ALONE"
 fi
 if ! LIST=$(ctl member list 2>&1); then
-    log "data dir empty and no other member answers: first start of the cluster ($LIST)"
-    start new "$STATIC_CLUSTER"
+    if [ "$BOOTSTRAP" = yes ]; then
+        log "data dir empty and no other member answers: bootstrap a new one-member cluster ($LIST)"
+        start new "$ALONE"
+    fi
+    log "data dir empty and no member answers yet: exit for a restart (only the bootstrap member starts a cluster)"
+    exit 1
 fi
 log "data dir empty and the cluster is live: rejoin as a new member"
 while IFS=, read -r id status name peers rest; do

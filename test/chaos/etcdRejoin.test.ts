@@ -113,8 +113,12 @@ describe("etcd member with an empty data dir rejoins through the live members (r
         await stopAll();
     });
 
-    it("the first start is `new` on every member (no member answered)", () => {
-        for (let i = 0; i < 3; i++) assert.match(log(i), /initial-cluster-state=new/);
+    it("the first start: the bootstrap member starts a one-member cluster, the others join it by member add", () => {
+        assert.match(log(0), /bootstrap a new one-member cluster/);
+        for (let i = 1; i < 3; i++) {
+            assert.doesNotMatch(log(i), /initial-cluster-state=new/);
+            assert.match(log(i), /--initial-cluster-state=existing/);
+        }
     });
 
     it("a wiped member removes its old identity, re-adds itself and starts as existing; the data is served by it", async () => {
