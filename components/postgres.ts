@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
-import { etcdMemberArgs, ETCD_DEFAULTS } from "../renderers/etcd";
+import { ETCD_DEFAULTS, ETCD_ENTRYPOINT_FILE, renderEtcdEntrypoint } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, SpiloRestoreSource, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
-import { healthcheck, placeOn, statefulUpdate } from "../lib/swarmSpec";
+import { healthcheck, memberRolling, placeOn } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Postgres}. */
@@ -76,8 +76,13 @@ export class Postgres extends pulumi.ComponentResource {
         // etcd: one member per zone, each its own service so that each keeps its name and volume.
         const etcdNames = Array.from({ length: args.etcdMembers }, (_, i) => `etcd-${i + 1}`);
         const etcdHost = (m: string) => `${ctx.prefix}-${m}`;
+        // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): etcd-1, etcd-2, etcd-3.
+        let prevEtcd: docker.Service | undefined;
         etcdNames.forEach((m, i) => {
-            new docker.Service(
+            // The entrypoint rejoins a member whose data dir is empty through the live members (member remove/add,
+            // then `existing`), so a replaced data host or a new volume never leaves etcd short of a member.
+            const entry = swarmConfig(this, ctx, `${m}-entrypoint`, renderEtcdEntrypoint({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }));
+            prevEtcd = new docker.Service(
                 `${name}-${m}`,
                 {
                     name: etcdHost(m),
@@ -85,8 +90,8 @@ export class Postgres extends pulumi.ComponentResource {
                     taskSpec: {
                         containerSpec: {
                             image: args.images.etcd,
-                            commands: ["etcd"],
-                            args: etcdMemberArgs({ name: m, members: etcdNames, hostOf: etcdHost, clusterToken: `${ctx.prefix}-${args.region}` }),
+                            commands: ["/bin/sh", ETCD_ENTRYPOINT_FILE],
+                            configs: [mountConfig(entry, ETCD_ENTRYPOINT_FILE, 0o555)],
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
                             // etcdctl ships in the image (lib/images.ts etcdImage); the member serves clients on 0.0.0.0.
                             healthcheck: healthcheck(["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_DEFAULTS.clientPort}`, "--command-timeout=2s", "endpoint", "health"], { interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
@@ -96,9 +101,10 @@ export class Postgres extends pulumi.ComponentResource {
                         networksAdvanceds: [attachNetwork(ctx.networks.data)],
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
-                    updateConfig: statefulUpdate(),
+                    // Health: start period 30 s + 3 x 10 s.
+                    ...memberRolling("60s", "5m"),
                 },
-                stateful,
+                { ...stateful, dependsOn: prevEtcd ? [prevEtcd] : [] },
             );
         });
         const etcdHosts = etcdNames.map((m) => `${etcdHost(m)}:${ETCD_DEFAULTS.clientPort}`);
@@ -124,6 +130,12 @@ export class Postgres extends pulumi.ComponentResource {
         const scope = args.restore?.scope ?? PATRONI_DEFAULTS.scope;
         const volume = (m: string) => (args.restore ? `${ctx.prefix}-${m}-${scope}-pgdata` : `${ctx.prefix}-${m}-pgdata`);
         this.scope = scope;
+        // pg-1, pg-2, then pg-3, each converged before the next (lib/swarmSpec.ts memberRolling). Which member leads is
+        // Patroni's choice, not the program's: a clean stop of the leader (Swarm's SIGTERM, stop grace 60 s) makes
+        // Patroni hand the leader key to the synchronous standby at once (measured: bench postgres clean stop), and
+        // the stopped member comes back as a replica. The README runbook switches the leader over to the member
+        // rolled last (the highest-numbered) before an image bump, so that a roll costs exactly one such handover.
+        let prevMember: docker.Service | undefined;
         memberNames.forEach((m, i) => {
             const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHosts]).apply(([bucket, kms, srcHosts]) => {
                 const member: SpiloMemberInput = {
@@ -140,7 +152,7 @@ export class Postgres extends pulumi.ComponentResource {
                 };
                 return spiloEnvironment(member);
             });
-            new docker.Service(
+            prevMember = new docker.Service(
                 `${name}-${m}`,
                 {
                     name: memberHost(m),
@@ -175,9 +187,10 @@ export class Postgres extends pulumi.ComponentResource {
                         // Patroni decides roles; Swarm only restarts the container, which rejoins as replica.
                         restartPolicy: { condition: "any", delay: "5s" },
                     },
-                    updateConfig: statefulUpdate("60s"),
+                    // Health: start period 120 s + 3 x 10 s; a replica restore from the WAL archive may take minutes.
+                    ...memberRolling("150s", "15m"),
                 },
-                stateful,
+                { ...stateful, dependsOn: prevMember ? [prevMember] : [] },
             );
         });
 

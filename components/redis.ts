@@ -6,7 +6,7 @@ import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStar
 import { renderSecretEnvStart } from "../renderers/secretEnv";
 import { REDIS_EXPORTER_USER, REDIS_USER } from "../lib/images";
 import { swarmResources, TIER_SIZES } from "../lib/sizing";
-import { healthcheck, memoryBytes, placeOn, statefulUpdate, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
+import { healthcheck, memberRolling, memoryBytes, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** The `redis` user of the official image (lib/images.ts): the nodes and sentinels run as it. */
@@ -94,16 +94,25 @@ export class Redis extends pulumi.ComponentResource {
         const ip = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-${nodeNames[i]}`);
         const sentinelAddr = (i: number) => pulumi.output(host(i).privateIp ?? `${ctx.prefix}-redis-sentinel-${i + 1}`);
 
-        const redisStart = swarmConfig(this, ctx, "redis-start", renderRedisStart());
         // Restore: the first node (the primary region's initial master) waits for the restore step's marker.
-        const restoreStart = args.restoreFrom && primary ? swarmConfig(this, ctx, "redis-start-restore", renderRedisStart({ waitForRestore: redisRestoreMarker() })) : undefined;
+        const restoring = Boolean(args.restoreFrom && primary);
+        // The sentinels an empty node (or sentinel) asks for the current master: the other hosts' first, its own
+        // host's last (it came back empty with it). None in the standby region.
+        const sentinelCount = primary ? args.sentinels : 0;
+        const askOrder = (i: number) => pulumi.all(Array.from({ length: sentinelCount }, (_, j) => j).sort((a, b) => Number(a === i) - Number(b === i)).map((j) => sentinelAddr(j)));
         // The official image runs redis as uid 999; the start scripts run as that user too.
         const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
         const masterPort = primary ? D.port : args.primaryMaster!.port;
 
-        nodeNames.forEach((node, i) => {
+        // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): the replicas first
+        // (redis-n .. redis-2), the rendered initial master redis-1 last, then the sentinels one by one. Sentinel
+        // moves the master on failures; a clean stop of whichever node is master then restarts it with its data
+        // (AOF) within the down-after window or lets the sentinels fail over to a replica that is already rolled.
+        let prev: docker.Service | undefined;
+        [...nodeNames.keys()].reverse().forEach((i) => {
+            const node = nodeNames[i];
             const conf = pulumi.all([ip(i), masterHost]).apply(([self, mHost]) =>
                 renderRedisConf({
                     name: node,
@@ -117,10 +126,19 @@ export class Redis extends pulumi.ComponentResource {
                 }),
             );
             const confObj = swarmConfig(this, ctx, `${node}-conf`, conf);
-            this.pinnedService(name, node, args, i, {
+            // An empty volume joins the master the live sentinels report (renderers/redisScripts.ts renderRedisStart).
+            const start = pulumi.all([ip(i), askOrder(i)]).apply(([self, asks]) =>
+                renderRedisStart({
+                    self: { host: self, port: D.port },
+                    sentinels: asks.map((h) => ({ host: h, port: D.sentinelPort })),
+                    ...(i === 0 && restoring ? { waitForRestore: redisRestoreMarker() } : {}),
+                }),
+            );
+            const redisStart = swarmConfig(this, ctx, `${node}-start`, start);
+            prev = this.pinnedService(name, node, args, i, prev, {
                 image: args.images.redis,
                 commands: ["sh", D.redisStartPath],
-                configs: [mountConfig(confObj, D.redisConfSource), mountConfig(i === 0 && restoreStart ? restoreStart : redisStart, D.redisStartPath, 0o555)],
+                configs: [mountConfig(confObj, D.redisConfSource), mountConfig(redisStart, D.redisStartPath, 0o555)],
                 secrets: [secret],
                 port: D.port,
                 resources: swarmResources("redis"),
@@ -132,15 +150,17 @@ export class Redis extends pulumi.ComponentResource {
 
         let sentinels: pulumi.Output<string>[] = [];
         if (primary) {
-            const sentinelStart = swarmConfig(this, ctx, "sentinel-start", renderSentinelStart());
             sentinels = Array.from({ length: args.sentinels }, (_, i) => {
                 const sname = `redis-sentinel-${i + 1}`;
+                // An empty sentinel monitors the master the other sentinels report.
+                const others = pulumi.all(Array.from({ length: args.sentinels }, (_, j) => j).filter((j) => j !== i).map((j) => sentinelAddr(j)));
+                const sentinelStart = swarmConfig(this, ctx, `${sname}-start`, others.apply((hs) => renderSentinelStart({ sentinels: hs.map((h) => ({ host: h, port: D.sentinelPort })) })));
                 this.sentinelServiceNames.push(`${ctx.prefix}-${sname}`);
                 const conf = pulumi.all([sentinelAddr(i), masterHost]).apply(([self, mHost]) =>
                     renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
                 );
                 const confObj = swarmConfig(this, ctx, `${sname}-conf`, conf);
-                this.pinnedService(name, sname, args, i, {
+                prev = this.pinnedService(name, sname, args, i, prev, {
                     image: args.images.redis,
                     commands: ["sh", D.sentinelStartPath],
                     configs: [mountConfig(confObj, D.sentinelConfSource), mountConfig(sentinelStart, D.sentinelStartPath, 0o555)],
@@ -257,6 +277,8 @@ export class Redis extends pulumi.ComponentResource {
         service: string,
         args: RedisArgs,
         i: number,
+        /** The member rolled just before this one (its dependsOn). */
+        after: docker.Service | undefined,
         spec: {
             image: pulumi.Input<string>;
             commands: string[];
@@ -292,9 +314,10 @@ export class Redis extends pulumi.ComponentResource {
                 },
                 // Published on the host itself only where the host address is announced (reachable from the other region).
                 endpointSpec: h.privateIp !== undefined ? { ports: [{ targetPort: spec.port, publishedPort: spec.port, protocol: "tcp", publishMode: "host" }] } : undefined,
-                updateConfig: statefulUpdate(),
+                // Health: start period up to 30 s + 3 x 10 s.
+                ...memberRolling("60s", "5m"),
             },
-            { parent: this, provider: ctx.provider },
+            { parent: this, provider: ctx.provider, dependsOn: after ? [after] : [] },
         );
     }
 }

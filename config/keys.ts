@@ -104,7 +104,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "alertWebhookUrl", type: "string", description: "Alertmanager webhook receiver URL (set with pulumi config set --secret).", secret: true },
     // Images of the data and edge tiers
     { key: "spiloImage", type: "string", description: "Spilo (Patroni + Postgres + WAL-G) image, pinned.", default: "ghcr.io/zalando/spilo-17:4.0-p2" },
-    { key: "etcdImage", type: "string", description: "etcd image, pinned.", default: "quay.io/coreos/etcd:v3.5.17" },
+    { key: "etcdImage", type: "string", description: "etcd image, pinned.", default: "registry.k8s.io/etcd:3.5.16-0" },
     { key: "haproxyImage", type: "string", description: "HAProxy image (Patroni leader router), pinned.", default: "haproxy:2.8.11" },
     { key: "redisImage", type: "string", description: "Redis image, pinned.", default: "redis:7.2.6-alpine" },
     { key: "redisExporterImage", type: "string", description: "redis_exporter image, pinned.", default: "oliver006/redis_exporter:v1.66.0-alpine" },

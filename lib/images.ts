@@ -116,16 +116,23 @@ export const IMAGES: readonly ImageFacts[] = [
     {
         key: "etcdImage",
         healthTool: "etcdctl",
-        image: "quay.io/coreos/etcd:v3.5.17",
+        image: "registry.k8s.io/etcd:3.5.16-0",
         user: ROOT,
         entrypoint: [],
-        cmd: ["/usr/local/bin/etcd"],
-        workdir: "/var/lib/etcd/",
-        shell: false,
-        paths: [{ path: "/etcd-data", kind: "volume", owner: ROOT, what: "--data-dir (not in the image: a new volume is root-owned, and etcd runs as root)" }],
+        cmd: [],
+        workdir: "/",
+        shell: true,
+        paths: [
+            { path: "/etcd-data", kind: "volume", owner: ROOT, what: "--data-dir (not in the image: a new volume is root-owned, and etcd runs as root)" },
+            { path: "/etc/ops-center/etcd-entrypoint.sh", kind: "config", what: "our entrypoint (renderers/etcd.ts renderEtcdEntrypoint): rejoins an empty member through the live ones, then execs etcd" },
+        ],
         env: [],
-        sources: [{ repo: "etcd-io/etcd", path: "Dockerfile-release.amd64", commit: "1293f5d4b7ba94918e60d07e0b61cec2b35bb7c2" }],
-        notes: "gcr.io/distroless/static-debian11 base: no shell, no USER; etcd, etcdctl and etcdutl in /usr/local/bin (on PATH). Configured by flags only.",
+        sources: [
+            { repo: "kubernetes/kubernetes", path: "cluster/images/etcd/Dockerfile", commit: "147581efd2a5c78d2d0b56e98ba68a9f82287da7" },
+            { repo: "kubernetes/kubernetes", path: "cluster/images/etcd/Makefile", commit: "003187fd5a0803eb25f984e07a5c7c47a5621c1d" },
+        ],
+        notes:
+            "Kubernetes' etcd image (tag <etcd version>-<revision>): RUNNERIMAGE gcr.io/distroless/static:latest (no USER: root), plus bash-static copied to /bin/sh, so our POSIX sh entrypoint runs (builtins only: no coreutils but cp). etcd and etcdctl (official release binaries) in /usr/local/bin, on PATH; no etcdutl. WORKDIR /, no ENTRYPOINT or CMD. Chosen over quay.io/coreos/etcd (distroless, no shell) for the rejoin entrypoint.",
     },
     {
         key: "haproxyImage",

@@ -42,6 +42,30 @@ export function statefulUpdate(monitor = "30s") {
     return { parallelism: 1, delay: "10s", order: "stop-first", failureAction: "pause", monitor, maxFailureRatio: "0" };
 }
 
+/**
+ * How the members of a replicated stateful tier (etcd, Patroni/Spilo, Redis and Sentinel: one Swarm service per
+ * member, each pinned to its host and volume) roll. Each member service gets:
+ * - `updateConfig`: stop-first (one data directory, never two tasks on it), parallelism 1, `failureAction: rollback`
+ *   (a member whose new spec fails comes back on its old one instead of staying down), and `monitor` covering the
+ *   member's health check (start period + retries x interval), so a task that turns unhealthy is caught;
+ * - `rollbackConfig`: the same, stop-first;
+ * - `convergeConfig`: the Docker provider waits for the update to complete before it reports the resource done
+ *   (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_service_funcs.go, under @pulumi/docker
+ *   5.2 ServiceArgs.convergeConfig: create waits for every task running, update for UpdateStatus "completed"; a
+ *   paused or rolled-back update is an error). A task with a health check is running only once healthy;
+ * - and, set by the component, `dependsOn` the previous member of its tier, so that the engine updates the next
+ *   member only after the previous one converged: one member down at a time, and `pulumi up` reports success only
+ *   once every task runs.
+ */
+export function memberRolling(monitor: string, convergeTimeout: string) {
+    const policy = { parallelism: 1, delay: "5s", order: "stop-first", failureAction: "rollback", monitor, maxFailureRatio: "0" };
+    return {
+        updateConfig: policy,
+        rollbackConfig: { ...policy, failureAction: "pause" },
+        convergeConfig: { delay: "5s", timeout: convergeTimeout },
+    };
+}
+
 /** Rollback policy matching `statelessUpdate`. */
 export function statelessRollback(parallelism: number, monitor: string) {
     return { parallelism, delay: "0s", order: "start-first", failureAction: "pause", monitor, maxFailureRatio: "0" };

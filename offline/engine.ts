@@ -40,6 +40,8 @@ export interface RecordedOptions {
     readonly deleteBeforeReplace?: boolean;
     readonly protect?: boolean;
     readonly retainOnDelete?: boolean;
+    /** URNs of the resources given in `dependsOn` (plain resources; an Output-valued dependsOn is not recorded). */
+    readonly dependsOn?: string[];
 }
 
 export interface OfflinePlan {
@@ -146,14 +148,16 @@ export async function runOffline(opts: {
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
     const { main } = await import("../program");
-    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource; options?: RecordedOptions }[] = [];
+    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource; options?: RecordedOptions; dependsOn: import("@pulumi/pulumi").Resource[] }[] = [];
     let failure: unknown;
     // The program's own outputs (still Outputs, secretness intact): runInPulumiStack returns them resolved to plain values.
     let programOutputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         // A (client-side) stack transformation sees every resource with its parent; the mock engine does not.
         pulumi.runtime.registerStackTransformation((args) => {
-            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, options: recordedOptions(args.opts) });
+            const deps = args.opts.dependsOn;
+            const dependsOn = (Array.isArray(deps) ? deps : deps && pulumi.Resource.isInstance(deps) ? [deps] : []).filter((d): d is import("@pulumi/pulumi").Resource => pulumi.Resource.isInstance(d));
+            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, options: recordedOptions(args.opts), dependsOn });
             return undefined;
         });
         try {
@@ -175,6 +179,8 @@ export async function runOffline(opts: {
         // The SDK keeps the provider a custom resource was registered with (explicit or inherited) in `__prov`.
         const prov = (c.resource as unknown as { __prov?: import("@pulumi/pulumi").ProviderResource }).__prov;
         const provider = prov ? await urnOf(prov) : undefined;
+        const deps = (await Promise.all(c.dependsOn.map((d) => urnOf(d)))).filter((u): u is string => u !== undefined);
+        const options: RecordedOptions | undefined = deps.length ? { ...c.options, dependsOn: deps } : c.options;
         resources.push({
             urn: (await urnOf(c.resource))!,
             type: c.type,
@@ -183,7 +189,7 @@ export async function runOffline(opts: {
             inputs: rec?.inputs ?? {},
             ...(id ? { id } : {}),
             ...(provider ? { provider } : {}),
-            ...(c.options ? { opts: c.options } : {}),
+            ...(options ? { opts: options } : {}),
             ...(opts.recordState && rec ? { state: rec.state } : {}),
         });
     }

@@ -158,7 +158,7 @@ export function isStateful(p: Props, statefulImages: readonly string[]): boolean
 }
 
 /** Images whose services are stateful even without a volume (config default of the container policies). */
-export const STATEFUL_IMAGES = ["ghcr.io/zalando/spilo-17", "quay.io/coreos/etcd", "redis"];
+export const STATEFUL_IMAGES = ["ghcr.io/zalando/spilo-17", "quay.io/coreos/etcd", "registry.k8s.io/etcd", "redis"];
 
 /** Replicas of a replicated service; undefined for a global one. */
 export function replicas(p: Props): number | undefined {

@@ -5,6 +5,34 @@
  */
 import { redisRestoreWaitLines } from "./redisRestore";
 import { REDIS_DEFAULTS, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
+import type { RedisAddress } from "./redis";
+
+/** `host:port` words of the sentinels, checked. */
+function sentinelWords(field: string, list: readonly RedisAddress[] | undefined): string {
+    return (list ?? []).map((s, i) => `${checkHost(`${field}[${i}].host`, s.host)}:${checkPort(`${field}[${i}].port`, s.port)}`).join(" ");
+}
+
+/**
+ * Shell lines that set `$master` to "host port" as the first sentinel of `$sentinels` that answers reports it
+ * (SENTINEL GET-MASTER-ADDR-BY-NAME, no auth: the sentinels have no requirepass), or leave it empty. Each question
+ * is bounded by `timeout 3` where the image has it (busybox and coreutils do), so a dead address costs 3 s.
+ */
+function askSentinels(): string[] {
+    return [
+        "ask() { if command -v timeout >/dev/null 2>&1; then timeout 3 \"$@\"; else \"$@\"; fi; }",
+        "master=",
+        "for s in $sentinels; do",
+        '    ans=$(ask redis-cli -h "${s%:*}" -p "${s##*:}" --raw SENTINEL GET-MASTER-ADDR-BY-NAME "$name" 2>/dev/null) || continue',
+        "    mh=$(printf '%s\\n' \"$ans\" | awk 'NR == 1')",
+        "    mp=$(printf '%s\\n' \"$ans\" | awk 'NR == 2')",
+        '    case "$mp" in \'\' | *[!0-9]*) continue ;; esac',
+        '    [ -n "$mh" ] || continue',
+        '    master="$mh $mp"',
+        '    echo "$prog: sentinel $s reports the master at $master" >&2',
+        "    break",
+        "done",
+    ];
+}
 
 /** Input of {@link renderRedisStart}. Every field has a production default; the tests pass their own paths. */
 export interface RedisStartInput {
@@ -16,6 +44,16 @@ export interface RedisStartInput {
     readonly passwordFile?: string;
     /** Point-in-time restore: wait for this marker of the restore step (renderers/redisRestore.ts) before starting. */
     readonly waitForRestore?: string;
+    /**
+     * Sentinels an empty node asks for the current master before it starts (primary region; none in the standby
+     * region, whose replicas always follow the primary region's master). Asked in this order: put the sentinel on
+     * the node's own host last (it may have come back empty with it).
+     */
+    readonly sentinels?: readonly RedisAddress[];
+    /** The address this node announces (`replica-announce-ip`/`-port`): how the sentinels name it. Required with `sentinels`. */
+    readonly self?: RedisAddress;
+    /** Monitored master name (default "opscenter"). */
+    readonly masterName?: string;
 }
 
 /** Input of {@link renderSentinelStart}. */
@@ -28,6 +66,8 @@ export interface SentinelStartInput {
     readonly configPath?: string;
     /** File holding the Redis password (the Swarm secret). */
     readonly passwordFile?: string;
+    /** The OTHER sentinels, asked for the current master when this sentinel starts with no copy (an empty volume). */
+    readonly sentinels?: readonly RedisAddress[];
 }
 
 /** Input of {@link renderRdbBackupScript}. */
@@ -88,6 +128,10 @@ function readPassword(prog: string): string[] {
  */
 export function renderRedisStart(i: RedisStartInput = {}): string {
     const D = REDIS_DEFAULTS;
+    const sentinels = sentinelWords("sentinels", i.sentinels);
+    if (sentinels !== "" && !i.self) fail("self", i.self, "this node's announced address (how the sentinels name it), with sentinels");
+    const self = i.self ? `${checkHost("self.host", i.self.host)} ${checkPort("self.port", i.self.port)}` : "";
+    const name = checkMasterName("masterName", i.masterName ?? D.masterName);
     const src = checkPath("configSource", i.configSource ?? D.redisConfSource);
     const conf = checkPath("configPath", i.configPath ?? D.redisConfPath);
     const secret = checkPath("passwordFile", i.passwordFile ?? D.passwordFile);
@@ -102,6 +146,10 @@ export function renderRedisStart(i: RedisStartInput = {}): string {
         `src=${q(src)}`,
         `conf=${q(conf)}`,
         `secret=${q(secret)}`,
+        `sentinels=${q(sentinels)}`,
+        `self=${q(self)}`,
+        `name=${q(name)}`,
+        "prog=ops-redis-start",
         ...readPassword("ops-redis-start"),
         "umask 077",
         'tmp="$conf.tmp.$$"',
@@ -118,8 +166,26 @@ export function renderRedisStart(i: RedisStartInput = {}): string {
         "    awk '/^(replicaof|slaveof) /' \"$conf\" >> \"$tmp\"",
         "else",
         "    # cat, not cp: cp would copy the Swarm config's read-only mode (0444, so 0400 under umask 077) to the",
-        "    # copy, and the append below would fail with \"Permission denied\" for the image's non-root user.",
-        '    cat "$src" > "$tmp"',
+        "    # copy, and an append would fail with \"Permission denied\" for the image's non-root user.",
+        "    # No copy: an empty volume (first deploy, or a replaced host). Its rendered role may be stale: ask the",
+        "    # sentinels for the master first. They name this node: it was the master, died with its data, and they",
+        "    # have not failed over yet. Starting now would make it an empty master that every replica (and the",
+        "    # standby region, which follows it) resyncs from, erasing the data: exit instead; Swarm restarts the task",
+        "    # and, once the sentinels have promoted a replica, this node joins it. They name another node: start as",
+        "    # its replica. No sentinel answers (first deploy, or none configured): the rendered role.",
+        ...askSentinels().map((l) => `    ${l}`),
+        '    if [ -n "$master" ] && [ "$master" = "$self" ]; then',
+        '        echo "$prog: empty data and the sentinels still name this node ($self) the master: not starting as an empty master; exit until they fail over" >&2',
+        "        exit 1",
+        "    fi",
+        '    if [ -n "$master" ]; then',
+        "        awk '!/^(replicaof|slaveof) /' \"$src\" > \"$tmp\"",
+        '        echo "replicaof $master" >> "$tmp"',
+        '        echo "$prog: empty data: starting as a replica of $master" >&2',
+        "    else",
+        '        [ -z "$sentinels" ] || echo "$prog: empty data and no sentinel answers: the rendered role" >&2',
+        '        cat "$src" > "$tmp"',
+        "    fi",
         "fi",
         "printf 'requirepass %s\\nmasterauth %s\\n' \"$pw\" \"$pw\" >> \"$tmp\"",
         'mv -f "$tmp" "$conf"',
@@ -139,6 +205,7 @@ export function renderSentinelStart(i: SentinelStartInput = {}): string {
     const src = checkPath("configSource", i.configSource ?? D.sentinelConfSource);
     const conf = checkPath("configPath", i.configPath ?? D.sentinelConfPath);
     const secret = checkPath("passwordFile", i.passwordFile ?? D.passwordFile);
+    const sentinels = sentinelWords("sentinels", i.sentinels);
     if (src === conf) fail("configPath", conf, "a writable path other than configSource");
     return [
         "#!/bin/sh",
@@ -150,6 +217,8 @@ export function renderSentinelStart(i: SentinelStartInput = {}): string {
         `conf=${q(conf)}`,
         `secret=${q(secret)}`,
         `name=${q(name)}`,
+        `sentinels=${q(sentinels)}`,
+        "prog=ops-sentinel-start",
         ...readPassword("ops-sentinel-start"),
         "umask 077",
         'tmp="$conf.tmp.$$"',
@@ -181,8 +250,15 @@ export function renderSentinelStart(i: SentinelStartInput = {}): string {
         "    ' \"$src\" > \"$tmp\"",
         "else",
         "    # cat, not cp: cp would copy the Swarm config's read-only mode (0444, so 0400 under umask 077) to the",
-        "    # copy, and the append below would fail with \"Permission denied\" for the image's non-root user.",
-        '    cat "$src" > "$tmp"',
+        "    # copy, and an append would fail with \"Permission denied\" for the image's non-root user.",
+        "    # No copy: an empty volume. Monitor the master the other sentinels report (the rendered initial master",
+        "    # may be a replica, or an empty node, by now); none answers (first deploy): the rendered one.",
+        ...askSentinels().map((l) => `    ${l}`),
+        '    if [ -n "$master" ]; then',
+        "        awk -v name=\"$name\" -v m=\"$master\" '$1 == \"sentinel\" && $2 == \"monitor\" && $3 == name { split(m, a, \" \"); print $1, $2, $3, a[1], a[2], $6; next } { print }' \"$src\" > \"$tmp\"",
+        "    else",
+        '        cat "$src" > "$tmp"',
+        "    fi",
         "fi",
         "printf 'sentinel auth-pass %s %s\\n' \"$name\" \"$pw\" >> \"$tmp\"",
         'mv -f "$tmp" "$conf"',

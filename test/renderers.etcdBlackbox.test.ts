@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { etcdMemberArgs } from "../renderers/etcd";
+import { etcdMemberArgs, renderEtcdEntrypoint } from "../renderers/etcd";
 import { BLACKBOX_DEFAULTS, renderBlackboxYml } from "../renderers/blackbox";
 
 describe("etcdMemberArgs", () => {
@@ -33,6 +33,36 @@ describe("etcdMemberArgs", () => {
         assert.throws(() => etcdMemberArgs({ name: "etcd-1", members: ["etcd-1", "etcd-2"], hostOf, clusterToken: "t" }), /members = 2 is invalid: an odd number, at least 3/);
         assert.throws(() => etcdMemberArgs({ name: "etcd-9", members, hostOf, clusterToken: "t" }), /name "etcd-9" is not one of members/);
         assert.throws(() => etcdMemberArgs({ name: "etcd-1", members, hostOf, clusterToken: "a b" }), /clusterToken "a b" is invalid/);
+    });
+});
+
+describe("renderEtcdEntrypoint", () => {
+    const members = ["etcd-1", "etcd-2", "etcd-3"];
+    const hostOf = (m: string) => `opscenter-${m}`;
+    const script = renderEtcdEntrypoint({ name: "etcd-2", members, hostOf, clusterToken: "opscenter-us-east-1" });
+    it("parses under dash and under bash in POSIX mode (the image's /bin/sh is bash-static)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-entry-"));
+        const file = path.join(dir, "entry.sh");
+        fs.writeFileSync(file, script);
+        for (const sh of [["sh", "-n"], ["bash", "--posix", "-n"]]) {
+            const r = spawnSync(sh[0], [...sh.slice(1), file], { encoding: "utf8" });
+            assert.equal(r.status, 0, `${sh.join(" ")}: ${r.stderr}`);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+    it("calls nothing but shell builtins, etcd and etcdctl (the image has no coreutils)", () => {
+        for (const tool of ["sed", "grep", "sleep", "cat", "awk", "cut", "tr", "head"]) {
+            assert.doesNotMatch(script, new RegExp(`(^|[|;&(]\\s*)${tool}\\s`, "m"), `${tool} is not in the image`);
+        }
+    });
+    it("asks only the other members, and execs etcd with every flag of etcdMemberArgs", () => {
+        assert.match(script, /OTHERS='http:\/\/opscenter-etcd-1:2379,http:\/\/opscenter-etcd-3:2379'/);
+        for (const flag of etcdMemberArgs({ name: "etcd-2", members, hostOf, clusterToken: "opscenter-us-east-1" })) {
+            if (flag.startsWith("--initial-cluster=") || flag.startsWith("--initial-cluster-state=")) continue;
+            assert.ok(script.includes(`'${flag}'`), `missing ${flag}`);
+        }
+        assert.match(script, /start existing "\$CLUSTER"/);
+        assert.match(script, /member add "\$NAME" --peer-urls="\$SELF_PEER"/);
     });
 });
 

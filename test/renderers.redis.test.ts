@@ -308,3 +308,24 @@ describe("renderRdbBackupScript", () => {
         assert.throws(() => renderRdbBackupScript({ ...input, intervalS: 600, retryS: 900 }), /retryS is 900/);
     });
 });
+
+describe("renderRedisStart and renderSentinelStart: an empty volume asks the sentinels", () => {
+    const sentinels = [{ host: "10.0.1.10", port: 26379 }, { host: "10.0.2.10", port: 26379 }];
+    it("needs the node's own announced address with sentinels (to refuse starting as an empty master)", () => {
+        assert.throws(() => renderRedisStart({ sentinels }), /self.*this node's announced address/);
+        assert.throws(() => renderRedisStart({ sentinels: [{ host: "bad host", port: 26379 }], self: { host: "10.0.0.1", port: 6379 } }), /sentinels\[0\]\.host/);
+    });
+    it("renders the sentinels in order and this node's address; parses under sh", () => {
+        const s = renderRedisStart({ sentinels, self: { host: "10.0.0.1", port: 6379 } });
+        assert.match(s, /^sentinels='10\.0\.1\.10:26379 10\.0\.2\.10:26379'$/m);
+        assert.match(s, /^self='10\.0\.0\.1 6379'$/m);
+        assert.match(s, /not starting as an empty master/);
+        for (const text of [s, renderSentinelStart({ sentinels })]) {
+            const r = spawnSync("sh", ["-n"], { input: text, encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+        }
+    });
+    it("without sentinels (the standby region) the empty start keeps the rendered role", () => {
+        assert.match(renderRedisStart(), /^sentinels=''$/m);
+    });
+});

@@ -158,13 +158,22 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const password = randomBytes(24).toString("hex");
     const passwordFile = writeFile(path.join(root, "redis_password"), password + "\n", 0o400);
     const masterPort = REDIS_CHAOS_PORTS.nodes[0];
+    const sentinelAddrs = REDIS_CHAOS_PORTS.sentinels.map((port) => ({ host: HOST, port }));
     const make = (name: string, port: number, standby: boolean, conf: (dir: string) => string, sentinel: boolean): RedisNode => {
         const dir = path.join(root, name);
         fs.mkdirSync(dir);
         const source = writeFile(path.join(root, `${name}.conf`), conf(dir), 0o444);
         const copy = path.join(dir, sentinel ? "sentinel.conf" : "redis.conf");
         const startInput = { configSource: source, configPath: copy, passwordFile };
-        const script = writeFile(path.join(root, `${name}-start.sh`), sentinel ? renderSentinelStart(startInput) : renderRedisStart(startInput), 0o555);
+        // As components/redis.ts: a primary-region node asks every sentinel, a sentinel asks the other sentinels;
+        // the standby region has no sentinels.
+        const script = writeFile(
+            path.join(root, `${name}-start.sh`),
+            sentinel
+                ? renderSentinelStart({ ...startInput, sentinels: sentinelAddrs.filter((s) => s.port !== port) })
+                : renderRedisStart({ ...startInput, self: { host: HOST, port }, sentinels: standby ? [] : sentinelAddrs }),
+            0o555,
+        );
         return { name, port, standby, source, script, conf: copy };
     };
     const nodes = REDIS_CHAOS_PORTS.nodes.map((port, i) =>

@@ -302,7 +302,7 @@ if (require.main === module && process.argv[2] === "build") {
  */
 export const RUNTIME: Record<string, { uid: number; gid: number; entrypoint: string[] | null; cmd: string[] | null; workdir: string; dropsTo?: { user: string; uid: number; gid: number } }> = {
     "ghcr.io/zalando/spilo-17:4.0-p2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/bin/sh", "/launch.sh", "init"], workdir: "/home/postgres", dropsTo: { user: "postgres", uid: 101, gid: 103 } },
-    "quay.io/coreos/etcd:v3.5.17": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/local/bin/etcd"], workdir: "/var/lib/etcd/" },
+    "registry.k8s.io/etcd:3.5.16-0": { uid: 0, gid: 0, entrypoint: null, cmd: null, workdir: "/" },
     "haproxy:2.8.11": { uid: 99, gid: 99, entrypoint: ["docker-entrypoint.sh"], cmd: ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "/var/lib/haproxy" },
     "redis:7.2.6-alpine": { uid: 0, gid: 0, entrypoint: ["docker-entrypoint.sh"], cmd: ["redis-server"], workdir: "/data", dropsTo: { user: "redis", uid: 999, gid: 1000 } },
     "oliver006/redis_exporter:v1.66.0-alpine": { uid: 59000, gid: 59000, entrypoint: ["/redis_exporter"], cmd: null, workdir: "" },
