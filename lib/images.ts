@@ -323,7 +323,7 @@ export const IMAGES: readonly ImageFacts[] = [
             { path: "/run/secrets/redis_password", kind: "secret", what: "REDIS_PASSWORD_FILE" },
         ],
         env: [
-            "GRACEFUL_SHUTDOWN_TIMEOUT", "DEPLOY_COLOR", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD_FILE",
+            "GRACEFUL_SHUTDOWN_TIMEOUT", "DEPLOY_COLOR", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD_FILE", "DATABASE_CONNECT_OPTIONS",
             "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_ADDRESS", "REDIS_READ_ONLY", "REDIS_PASSWORD_FILE",
         ],
         sources: [
