@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Color } from "../config/types";
+import { libpqKeepaliveOptions } from "../lib/keepalive";
 import { traefikLabels, TraefikTls } from "../renderers/traefik";
 import { mountSecret, SwarmContext } from "./swarmKit";
 import { webService } from "./webService";
@@ -88,6 +89,9 @@ export class Backend extends pulumi.ComponentResource {
                     DATABASE_NAME: args.database.name,
                     DATABASE_USER: args.database.user,
                     DATABASE_PASSWORD_FILE: `/run/secrets/${dbSecret}`,
+                    // libpq keywords appended to the connection string: TCP keepalive below the Swarm VIP's 900 s idle
+                    // timeout (lib/keepalive.ts), so an idle pooled connection is neither dropped nor left hanging.
+                    DATABASE_CONNECT_OPTIONS: libpqKeepaliveOptions(),
                     ...(args.redis.replica !== undefined
                         ? { REDIS_ADDRESS: args.redis.replica, REDIS_READ_ONLY: "true" }
                         : { REDIS_SENTINELS: pulumi.output(args.redis.sentinels).apply((s) => s.join(",")), REDIS_MASTER_NAME: args.redis.masterName }),

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
 import { edgeParameterNames, renderKeepalivedApplyDocument } from "../renderers/edgeHost";
+import { renderEipRecheck } from "../renderers/eipRecheck";
 import { renderKeepalivedAuth, renderKeepalivedConf, renderNotifyMaster } from "../renderers/keepalived";
 import { renderTraefikDynamicTls, renderTraefikStatic, TRAEFIK_DEFAULTS, TraefikInput, TraefikTls } from "../renderers/traefik";
 import { swarmResources } from "../lib/sizing";
@@ -140,6 +141,11 @@ export class Edge extends pulumi.ComponentResource {
 
         if (args.hosts.length >= 2 && args.eipAllocationId !== undefined) {
             this.keepalivedAssociationId = this.keepalivedPair(name, args);
+        } else if (args.hosts.length === 1 && args.eipAllocationId !== undefined) {
+            // A single edge host (the standby region): no keepalived, and nothing would move the EIP to a replaced
+            // host (its first-boot association runs only while the EIP is unassociated). The association is keyed on
+            // the instance id, so a new instance replaces it and takes the EIP (allowReassociation).
+            new aws.ec2.EipAssociation(`${name}-vip`, { allocationId: args.eipAllocationId, instanceId: args.hosts[0].instanceId, allowReassociation: true }, { parent: this });
         }
         this.registerOutputs({ traefikServiceName: this.traefikServiceName, keepalivedAssociationId: this.keepalivedAssociationId });
     }
@@ -156,6 +162,8 @@ export class Edge extends pulumi.ComponentResource {
         const notifyText = pulumi.output(args.eipAllocationId!).apply((allocationId) => renderNotifyMaster({ allocationId, region: args.region, awsCli: "/usr/bin/aws" }));
         // `insecureValue`: these files hold no secret and stay readable in previews (`value` is always secret).
         const notify = new aws.ssm.Parameter(`${name}-notify-master`, { name: `${prefix}/notify_master.sh`, type: "String", insecureValue: notifyText }, { parent: this });
+        const recheckText = pulumi.output(args.eipAllocationId!).apply((allocationId) => renderEipRecheck({ allocationId, region: args.region, awsCli: "/usr/bin/aws" }));
+        const recheck = new aws.ssm.Parameter(`${name}-eip-recheck`, { name: `${prefix}/eip_recheck.sh`, type: "String", insecureValue: recheckText }, { parent: this });
         const nodes = pulumi.all(args.hosts.map((h) => pulumi.output(h.privateIp))).apply((ips) =>
             args.hosts.map((h, i) => ({ name: h.name, ip: ips[i], priority: args.keepalivedPriority - 50 * i })),
         );
@@ -175,7 +183,7 @@ export class Edge extends pulumi.ComponentResource {
         // A hash of every plain file plus the secret parameter's version (never a hash of the 8-character
         // password, which could be brute-forced) makes any change re-run the association.
         const contentHash = pulumi
-            .all([notify.insecureValue, ...confs.map((c) => c.insecureValue), auth.version.apply(String)])
+            .all([notify.insecureValue, recheck.insecureValue, ...confs.map((c) => c.insecureValue), auth.version.apply(String)])
             .apply((parts) => createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16));
         const association = new aws.ssm.Association(
             `${name}-apply-keepalived`,
@@ -189,7 +197,7 @@ export class Edge extends pulumi.ComponentResource {
                 complianceSeverity: "CRITICAL",
                 waitForSuccessTimeoutSeconds: 900,
             },
-            { parent: this, dependsOn: [auth, notify, ...confs] },
+            { parent: this, dependsOn: [auth, notify, recheck, ...confs] },
         );
         return association.associationId;
     }

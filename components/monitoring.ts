@@ -40,7 +40,7 @@ export interface MonitoringArgs {
      */
     readonly pinnedHosts: { readonly prometheus?: string; readonly alertmanager?: string };
     /** Images, pinned. */
-    readonly images: { readonly prometheus: string; readonly alertmanager: string; readonly postgresExporter: pulumi.Input<string>; readonly blackboxExporter: pulumi.Input<string> };
+    readonly images: { readonly prometheus: string; readonly alertmanager: string; readonly postgresExporter: pulumi.Input<string>; readonly blackboxExporter: pulumi.Input<string>; readonly nodeExporter: pulumi.Input<string> };
 }
 
 /**
@@ -70,6 +70,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 patroni: target(args.services.patroni, MONITORING_DEFAULTS.patroni.port),
                 etcd: target(args.services.etcd, MONITORING_DEFAULTS.etcd.port),
                 postgresExporter: target([`${p}-postgres-exporter`], MONITORING_DEFAULTS.postgresExporter.port),
+                nodeExporter: target([`${p}-node-exporter`], MONITORING_DEFAULTS.nodeExporter.port),
                 redis: target(args.services.redis, MONITORING_DEFAULTS.redis.port),
                 sentinel: args.services.sentinels.length > 0 ? target(args.services.sentinels, MONITORING_DEFAULTS.sentinel.port) : undefined,
                 redisExporterAddress: `${p}-redis-exporter:9121`,
@@ -164,6 +165,33 @@ export class Monitoring extends pulumi.ComponentResource {
             configs: [mountConfig(bbCfg, BLACKBOX_DEFAULTS.configPath)],
             healthcheck: wgetCheck(`http://127.0.0.1:${BLACKBOX_DEFAULTS.port}/-/healthy`),
         }, "exporter");
+        // node_exporter on every node (global, no constraint: managers and edge hosts too), for the disk and memory
+        // alerts. A Swarm task gets neither --net=host nor --pid=host (upstream's README); it reads the host's file
+        // systems through / bound read-only at /host (--path.rootfs, rslave so that volumes mounted later appear)
+        // and memory from /proc/meminfo, which is not namespaced. The container's hostname is the Swarm node's,
+        // so node_uname_info names the host in the alerts.
+        new docker.Service(
+            `${name}-node-exporter`,
+            {
+                name: `${p}-node-exporter`,
+                mode: { global: true },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.images.nodeExporter,
+                        args: ["--path.rootfs=/host", `--web.listen-address=:${MONITORING_DEFAULTS.nodeExporter.port}`],
+                        hostname: "{{.Node.Hostname}}",
+                        mounts: [{ type: "bind", source: "/", target: "/host", readOnly: true, bindOptions: { propagation: "rslave" } }],
+                        healthcheck: wgetCheck(`http://127.0.0.1:${MONITORING_DEFAULTS.nodeExporter.port}/`),
+                    },
+                    resources: swarmResources("exporter"),
+                    networksAdvanceds: [attachNetwork(ctx.networks.app)],
+                    restartPolicy: { condition: "any", delay: "5s" },
+                },
+                updateConfig: statelessUpdate(1, "5s", "20s"),
+                rollbackConfig: statelessRollback(1, "20s"),
+            },
+            svcOpts,
+        );
         this.registerOutputs({ prometheusServiceName: this.prometheusServiceName });
     }
 }

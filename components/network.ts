@@ -61,6 +61,12 @@ export const DATA_PORTS: readonly { readonly from: number; readonly to: number; 
     { from: 5000, to: 5001, what: "HAProxy (Postgres leader / replicas)" },
 ];
 
+/**
+ * AWS APIs the hosts reach through interface VPC endpoints: EC2 (keepalived's EIP move and re-check on the edge
+ * hosts) and the three the SSM Agent needs (ssm, ssmmessages for Session Manager, ec2messages for Run Command).
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ["ec2", "ssm", "ssmmessages", "ec2messages"] as const;
+
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly vpcCidr: string;
@@ -155,6 +161,34 @@ export class Network extends pulumi.ComponentResource {
             routeTableIds: [publicRt.id, ...privateRts.map((rt) => rt.id)],
             tags: tags(`${name}-s3`),
         }, parent);
+
+        // Interface endpoints for the EC2 and SSM APIs, with private DNS: the default API host names resolve to them
+        // inside the VPC, so the edge hosts' EIP moves (ec2:AssociateAddress) and the SSM Agent never depend on the
+        // host's public address, which changes when the EIP moves (issue 12 item 9). One ENI per private subnet.
+        const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
+            vpcId: vpc.id,
+            description: "Interface VPC endpoints (EC2, SSM): HTTPS from this VPC",
+            tags: tags(`${name}-endpoints`, { role: "endpoints" }),
+        }, parent);
+        new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-in-https`, {
+            securityGroupId: endpointSg.id,
+            ipProtocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: args.vpcCidr,
+            description: "HTTPS to the AWS APIs from hosts of this VPC",
+        }, parent);
+        for (const service of INTERFACE_ENDPOINT_SERVICES) {
+            new aws.ec2.VpcEndpoint(`${name}-${service}`, {
+                vpcId: vpc.id,
+                serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
+                vpcEndpointType: "Interface",
+                privateDnsEnabled: true,
+                subnetIds: privateSubnets.map((s) => s.id),
+                securityGroupIds: [endpointSg.id],
+                tags: tags(`${name}-${service}`),
+            }, parent);
+        }
 
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);

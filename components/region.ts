@@ -190,7 +190,7 @@ export class Region extends pulumi.ComponentResource {
                 postgres: { host: postgres.leaderEndpoint.host, port: postgres.leaderEndpoint.port, user: POSTGRES_ROLES_DEFAULTS.monitorRole, passwordSecret: creds.secrets.pgMonitor },
                 webhookUrl: secrets.alertWebhookUrl!,
                 pinnedHosts: monitoringHosts(existing ? [] : hosts.nodes.filter((n) => n.role === "app").map((n) => n.hostname)),
-                images: { prometheus: cfg.images.prometheus, alertmanager: cfg.images.alertmanager, postgresExporter: cfg.images.postgresExporter, blackboxExporter: cfg.images.blackboxExporter },
+                images: { prometheus: cfg.images.prometheus, alertmanager: cfg.images.alertmanager, postgresExporter: cfg.images.postgresExporter, blackboxExporter: cfg.images.blackboxExporter, nodeExporter: cfg.images.nodeExporter },
             },
             parent,
         );

@@ -243,6 +243,8 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     { Sid: "EdgeVipInstances", Effect: "Allow", Action: "ec2:AssociateAddress",
                       Resource: ctx.apply(([acct, part]) => `arn:${part}:ec2:${args.region}:${acct}:instance/*`),
                       Condition: { StringEquals: { [`aws:ResourceTag/${EDGE_VIP_TAG}`]: args.stack } } },
+                    // The MASTER's EIP re-check (renderers/eipRecheck.ts) reads where the EIP is; Describe* takes no resource.
+                    { Sid: "EdgeVipRead", Effect: "Allow", Action: "ec2:DescribeAddresses", Resource: "*" },
                 );
                 if (args.acmeDns01) {
                     const acme = args.acmeDns01;

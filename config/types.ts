@@ -88,6 +88,7 @@ export interface HaConfig {
         readonly redisExporter: string;
         readonly postgresExporter: string;
         readonly blackboxExporter: string;
+        readonly nodeExporter: string;
         readonly awsCli: string;
         readonly traefik: string;
         readonly socketProxy: string;

@@ -301,6 +301,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
         redisExporter: image("redisExporterImage"),
         postgresExporter: image("postgresExporterImage"),
         blackboxExporter: image("blackboxExporterImage"),
+        nodeExporter: image("nodeExporterImage"),
         awsCli: image("awsCliImage"),
         traefik: image("traefikImage"),
         socketProxy: image("socketProxyImage"),

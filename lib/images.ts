@@ -215,6 +215,22 @@ export const IMAGES: readonly ImageFacts[] = [
             "busybox base. v0.25.0 has no USER line (root); the stored later copy adds `adduser -S -u 6170 -G root blackbox_exporter; USER blackbox_exporter`. Its only mounted file is a 0444 config, readable either way.",
     },
     {
+        key: "nodeExporterImage",
+        healthTool: "wget",
+        image: "prom/node-exporter:v1.8.2",
+        user: NOBODY,
+        entrypoint: ["/bin/node_exporter"],
+        cmd: [],
+        shell: true,
+        paths: [{ path: "/host", kind: "bind", what: "the host's / read-only (rslave), --path.rootfs: file systems and their free space as the host sees them" }],
+        env: [],
+        sources: [{ repo: "prometheus/node_exporter", path: "Dockerfile", commit: "0c561fa1c9f10840f093cb193d04b6f988bc66fe" }],
+        notes:
+            "FROM quay.io/prometheus/busybox-linux-amd64:glibc (busybox: sh and wget), COPY node_exporter /bin/node_exporter, EXPOSE 9100, USER nobody, " +
+            "ENTRYPOINT [\"/bin/node_exporter\"]. Upstream's README runs it with --net=host --pid=host; a Swarm service has neither, so it reads the host's " +
+            "file systems through the /host bind (--path.rootfs) and memory from /proc/meminfo (not namespaced); its network metrics are the container's.",
+    },
+    {
         key: "awsCliImage",
         healthTool: "sh",
         image: "amazon/aws-cli:2.22.10",
@@ -330,7 +346,7 @@ export const IMAGES: readonly ImageFacts[] = [
             { path: "/run/secrets/redis_password", kind: "secret", what: "REDIS_PASSWORD_FILE" },
         ],
         env: [
-            "GRACEFUL_SHUTDOWN_TIMEOUT", "DEPLOY_COLOR", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD_FILE",
+            "GRACEFUL_SHUTDOWN_TIMEOUT", "DEPLOY_COLOR", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD_FILE", "DATABASE_CONNECT_OPTIONS",
             "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_ADDRESS", "REDIS_READ_ONLY", "REDIS_PASSWORD_FILE",
         ],
         sources: [

@@ -86,6 +86,8 @@ export function demandServices(cfg: HaConfig): FitService[] {
     services.push(one("alertmanager", pinned(mon.alertmanager), { maxReplicas: 1, ...sized("alertmanager") }));
     services.push(one("postgres-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
     services.push(one("blackbox-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
+    // node_exporter: one task on every node (components/monitoring.ts).
+    services.push({ name: `${PREFIX}-node-exporter`, mode: "global", replicas: 0, constraints: [], ...sized("exporter"), update: start, rollback: start });
     return services;
 }
 

@@ -63,6 +63,12 @@ export function costOfPlan(plan: PlanLike, region: string, usage: UsageAssumptio
         add("VPC", "NAT data processed", usage.natGbPerMonth, "GB", prices.natGatewayPerGb);
         assumptions.push(`${usage.natGbPerMonth} GB/month through the NAT gateways`);
     }
+    // Interface endpoints (EC2, SSM): one ENI per subnet, each billed per hour.
+    const interfaceEnis = of("aws:ec2/vpcEndpoint:VpcEndpoint")
+        .map((e) => e.inputs as P)
+        .filter((e) => e.vpcEndpointType === "Interface")
+        .reduce((n, e) => n + ((e.subnetIds ?? []) as unknown[]).length, 0);
+    if (interfaceEnis) add("VPC", "interface endpoints (EC2, SSM)", interfaceEnis * HOURS_PER_MONTH, "endpoint-AZ-hours", prices.interfaceEndpointAzHourly);
     const eips = of("aws:ec2/eip:Eip").length;
     const natAllocations = nats.length;
     const publicInstances = instances.filter((i) => i.associatePublicIpAddress === true).length;

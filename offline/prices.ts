@@ -14,6 +14,8 @@ export interface PriceTable {
     readonly natGatewayPerGb: number;
     /** Every public IPv4 address, attached or idle (Elastic IPs and auto-assigned), since 2024-02-01. */
     readonly publicIpv4Hourly: number;
+    /** Interface VPC endpoint (PrivateLink), per endpoint per zone (ENI) per hour. */
+    readonly interfaceEndpointAzHourly: number;
     readonly route53ZoneMonth: number;
     readonly route53HealthCheckAwsMonth: number;
     readonly route53HealthCheckNonAwsMonth: number;
@@ -45,6 +47,7 @@ export const PRICES: PriceTable = {
     natGatewayHourly: 0.045,
     natGatewayPerGb: 0.045,
     publicIpv4Hourly: 0.005,
+    interfaceEndpointAzHourly: 0.01,
     route53ZoneMonth: 0.5,
     route53HealthCheckAwsMonth: 0.5,
     route53HealthCheckNonAwsMonth: 0.75,
@@ -61,6 +64,7 @@ export const PRICES: PriceTable = {
         "aws.amazon.com/ec2/pricing/on-demand (Linux, us-east-1 and us-west-2)",
         "aws.amazon.com/ebs/pricing (gp3 storage; baseline 3000 IOPS / 125 MB/s included)",
         "aws.amazon.com/vpc/pricing (NAT gateway hour and GB processed; public IPv4 address hour)",
+        "aws.amazon.com/privatelink/pricing (interface endpoint per AZ-hour, us-east-1 and us-west-2; $0.01/GB processed not counted)",
         "aws.amazon.com/route53/pricing (hosted zone, health checks and optional features, standard queries)",
         "aws.amazon.com/s3/pricing (S3 Standard first 50 TB; replication is billed as inter-region transfer)",
         "aws.amazon.com/kms/pricing (customer managed key, symmetric requests)",

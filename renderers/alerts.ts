@@ -64,6 +64,10 @@ export function alertThresholds(overrides: Partial<AlertThresholds> = {}): Alert
     positive("walArchiveAgeMaxSeconds");
     positive("sentinelQuorum");
     positive("certExpiryDays");
+    positive("diskFillHorizonHours");
+    positive("diskFillFreeRatioMax", 1);
+    positive("diskFreeRatioMin", 1);
+    positive("memoryAvailableRatioMin", 1);
     if (!Number.isInteger(t.sentinelQuorum)) throw new Error(`thresholds.sentinelQuorum: ${t.sentinelQuorum} is not an integer`);
     if (!/^[A-Za-z0-9._-]+$/.test(t.sentinelMasterName)) {
         throw new Error(`thresholds.sentinelMasterName: ${JSON.stringify(t.sentinelMasterName)} is not allowed ([A-Za-z0-9._-])`);
@@ -236,6 +240,7 @@ export function alertRules(role: RegionRole, overrides: Partial<AlertThresholds>
             summary: "TLS certificate expires soon",
             description: `The certificate for {{ $labels.cn }} ({{ $labels.sans }}) served by Traefik expires in less than ${t.certExpiryDays} days: renewal has failed.`,
         },
+        ...hostRules(t),
         {
             alert: "ScrapeTargetDown",
             expr: `up{job!~"backend|prometheus"} == 0`,
@@ -247,6 +252,52 @@ export function alertRules(role: RegionRole, overrides: Partial<AlertThresholds>
         },
     );
     return rules;
+}
+
+/**
+ * File systems node_exporter reports that hold data: not the kernel's and Docker's virtual ones (tmpfs, each
+ * container's overlay, namespaces), and not /boot.
+ */
+const DATA_FS = `job="node",fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs",mountpoint!~"/boot.*|/run.*"`;
+/** Adds the Swarm node's name (node_uname_info's nodename: the service sets the container hostname to it). */
+const WITH_NODENAME = `* on (instance) group_left (nodename) node_uname_info{job="node"}`;
+
+/** Disk and memory of every host (node_exporter, a global Swarm service). */
+function hostRules(t: AlertThresholds): AlertRule[] {
+    const free = `node_filesystem_avail_bytes{${DATA_FS}} / node_filesystem_size_bytes{${DATA_FS}}`;
+    return [
+        {
+            alert: "NodeDiskFillingUp",
+            expr:
+                `(\n    ${free} < ${t.diskFillFreeRatioMax}\n` +
+                `    and predict_linear(node_filesystem_avail_bytes{${DATA_FS}}[${t.diskFillWindow}], ${t.diskFillHorizonHours} * 3600) < 0\n` +
+                `    and node_filesystem_readonly{${DATA_FS}} == 0\n  ) ${WITH_NODENAME}`,
+            for: t.diskFillFor,
+            severity: "warning",
+            summary: "Disk filling up",
+            description: `{{ $labels.mountpoint }} on {{ $labels.nodename }} has less than ${+(t.diskFillFreeRatioMax * 100).toFixed(2)} % free and, at the rate of the last ${t.diskFillWindow}, fills within ${t.diskFillHorizonHours} h.`,
+            comment:
+                "predict_linear over the free bytes: a steady trend (WAL, AOF, TSDB, images) pages a day ahead, while the free-share " +
+                "guard keeps a large, fresh disk's burst quiet. The node name comes from node_uname_info.",
+        },
+        {
+            alert: "NodeDiskAlmostFull",
+            expr: `(\n    ${free} < ${t.diskFreeRatioMin}\n    and node_filesystem_readonly{${DATA_FS}} == 0\n  ) ${WITH_NODENAME}`,
+            for: t.diskFullFor,
+            severity: "critical",
+            summary: "Disk almost full",
+            description: `{{ $labels.mountpoint }} on {{ $labels.nodename }} has less than ${+(t.diskFreeRatioMin * 100).toFixed(2)} % free: Postgres, etcd and Redis stop writing when it is full.`,
+        },
+        {
+            alert: "NodeMemoryLow",
+            expr: `(\n    node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"} < ${t.memoryAvailableRatioMin}\n  ) ${WITH_NODENAME}`,
+            for: t.memoryLowFor,
+            severity: "critical",
+            summary: "Host memory low",
+            description: `{{ $labels.nodename }} has had less than ${+(t.memoryAvailableRatioMin * 100).toFixed(2)} % of its memory available for ${t.memoryLowFor}: the kernel's OOM killer is next.`,
+            comment: "MemAvailable (the kernel's estimate of what can be allocated without swapping), not MemFree, which page cache keeps low.",
+        },
+    ];
 }
 
 /** Renders alerts.yml. */

@@ -49,6 +49,13 @@ export const CLOUD_INIT_DEFAULTS = {
     /** Where the host scripts live. */
     bootstrapPath: "/usr/local/sbin/ops-swarm-bootstrap",
     labelerPath: "/usr/local/sbin/ops-swarm-label",
+    /**
+     * Images no container uses and older than this are removed daily: every image bump otherwise leaves the old
+     * one on the root volume for ever. A week keeps the image a rollback of last week's release needs.
+     */
+    imagePruneUntilHours: 168,
+    /** Where the data hosts' kernel settings for Redis live (applied at first boot and by systemd-sysctl at every boot). */
+    redisSysctlPath: "/etc/sysctl.d/60-ops-center-redis.conf",
 } as const;
 
 /** Where Debian's `awscli` package installs the AWS CLI. */
@@ -365,6 +372,38 @@ function ssmAgentInstall(region: string): string {
     return `dpkg -s amazon-ssm-agent >/dev/null 2>&1 || { curl -fsSL --retry 5 --max-time 300 -o /tmp/amazon-ssm-agent.deb ${url} && dpkg -i /tmp/amazon-ssm-agent.deb && rm -f /tmp/amazon-ssm-agent.deb && systemctl enable --now amazon-ssm-agent; }`;
 }
 
+/**
+ * What keeps a host healthy on its own: a daily `docker image prune` of unused images older than
+ * `imagePruneUntilHours` (Docker's `until` filter), at a random time in the first hour so the hosts of a region do not
+ * prune together; and, on data hosts, `vm.overcommit_memory = 1`, which Redis asks for in its startup warning
+ * (a BGSAVE or AOF rewrite forks; with the default heuristic overcommit the fork of a large instance can fail).
+ */
+function hostCareFiles(role: HostRole): { path: string; permissions: string; content: string }[] {
+    const d = CLOUD_INIT_DEFAULTS;
+    const files = [
+        {
+            path: "/etc/systemd/system/ops-docker-prune.service",
+            permissions: "0644",
+            content: ["[Unit]", "Description=Remove unused Docker images older than the retention", "After=docker.service", "Requires=docker.service", "",
+                "[Service]", "Type=oneshot", `ExecStart=/usr/bin/docker image prune --all --force --filter until=${d.imagePruneUntilHours}h`, "TimeoutStartSec=1800", ""].join("\n"),
+        },
+        {
+            path: "/etc/systemd/system/ops-docker-prune.timer",
+            permissions: "0644",
+            content: ["[Unit]", "Description=Prune unused Docker images daily", "", "[Timer]", "OnCalendar=daily", "RandomizedDelaySec=1h", "Persistent=true", "",
+                "[Install]", "WantedBy=timers.target", ""].join("\n"),
+        },
+    ];
+    if (role === "data") {
+        files.push({
+            path: d.redisSysctlPath,
+            permissions: "0644",
+            content: "# Redis (data hosts): a BGSAVE/AOF rewrite forks; heuristic overcommit can refuse that fork (Redis's startup warning).\nvm.overcommit_memory = 1\n",
+        });
+    }
+    return files;
+}
+
 /** The complete `#cloud-config` user data of one host. */
 export function renderCloudInit(input: CloudInitInput): string {
     check(input);
@@ -419,6 +458,7 @@ export function renderCloudInit(input: CloudInitInput): string {
             },
         );
     }
+    files.push(...hostCareFiles(input.role));
     if (manager) {
         files.push(
             { path: d.labelerPath, permissions: "0755", content: renderSwarmLabelerScript(input) },
@@ -452,6 +492,9 @@ export function renderCloudInit(input: CloudInitInput): string {
             // --no-block: the bootstrap may poll for up to joinAttempts x interval; cloud-init must not wait on it.
             ["systemctl", "enable", "--now", "--no-block", "ops-swarm-bootstrap.service"],
             ...(manager ? [["systemctl", "enable", "--now", "ops-swarm-label.timer"]] : []),
+            ["systemctl", "enable", "--now", "ops-docker-prune.timer"],
+            // systemd-sysctl read /etc/sysctl.d before cloud-init wrote the file: apply it now (later boots apply it themselves).
+            ...(input.role === "data" ? [["sysctl", "-p", d.redisSysctlPath]] : []),
             // Edge: the unprivileged user of keepalived's track/notify scripts, and the AWS CLI where the notify
             // script looks for it (Debian installs it as /usr/bin/aws).
             ...(input.role === "edge"

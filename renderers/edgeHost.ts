@@ -6,6 +6,7 @@
  * reloads keepalived, and waits until this host is healthy again before SSM moves to the next host, so a
  * config change never takes both edge hosts down at once.
  */
+import { EIP_RECHECK_DEFAULTS, renderEipRecheckUnits } from "./eipRecheck";
 import { KEEPALIVED_DEFAULTS } from "./keepalived";
 
 /** Input of {@link renderKeepalivedApplyScript}. */
@@ -22,6 +23,12 @@ export interface KeepalivedApplyInput {
     readonly imdsEndpoint?: string;
     /** Seconds to wait for keepalived to run again after the reload (1-120). */
     readonly settleSeconds?: number;
+    /** Directory of the EIP re-check's state file (default /var/lib/keepalived-edge), owned by `scriptUser`. */
+    readonly stateDir?: string;
+    /** keepalived's script user (default keepalived_script, created by cloud-init). */
+    readonly scriptUser?: string;
+    /** Where the re-check's systemd units go (default /etc/systemd/system). */
+    readonly systemdDir?: string;
 }
 
 export const EDGE_HOST_DEFAULTS = {
@@ -35,6 +42,7 @@ export function edgeParameterNames(prefix: string, instanceId: string) {
     return {
         conf: `${prefix}/${instanceId}/keepalived.conf`,
         notify: `${prefix}/notify_master.sh`,
+        recheck: `${prefix}/eip_recheck.sh`,
         auth: `${prefix}/auth.conf`,
     };
 }
@@ -51,6 +59,14 @@ export function renderKeepalivedApplyScript(input: KeepalivedApplyInput): string
     const settle = input.settleSeconds ?? EDGE_HOST_DEFAULTS.settleSeconds;
     if (!Number.isInteger(settle) || settle < 1 || settle > 120) throw new Error(`settleSeconds: ${settle} is not allowed (integer 1-120)`);
     const names = edgeParameterNames(input.parameterPrefix, "$IID");
+    const stateDir = input.stateDir ?? EIP_RECHECK_DEFAULTS.stateDir;
+    const scriptUser = input.scriptUser ?? KEEPALIVED_DEFAULTS.scriptUser;
+    const systemdDir = input.systemdDir ?? "/etc/systemd/system";
+    for (const [k, v] of [["stateDir", stateDir], ["systemdDir", systemdDir]]) {
+        if (!/^\/[A-Za-z0-9_.\/-]+$/.test(v)) throw new Error(`${k}: ${JSON.stringify(v)} is not allowed (an absolute path)`);
+    }
+    const units = renderEipRecheckUnits({ scriptUser, path: `${dir}/eip_recheck.sh` });
+    const unit = EIP_RECHECK_DEFAULTS.unitName;
     return `#!/bin/sh
 # Applies this edge host's keepalived files from SSM Parameter Store. Rendered by ops-center-ha.
 set -eu
@@ -67,10 +83,19 @@ trap 'rm -rf "$TMP"' EXIT
 get "${names.conf}" > "$TMP/keepalived.conf"
 get "${names.notify}" > "$TMP/notify_master.sh"
 get "${names.auth}" > "$TMP/auth.conf"
+get "${names.recheck}" > "$TMP/eip_recheck.sh"
 
 mkdir -p "$DIR"
 install -m 0600 "$TMP/auth.conf" "$DIR/auth.conf"
 install -m 0755 "$TMP/notify_master.sh" "$DIR/notify_master.sh"
+install -m 0755 "$TMP/eip_recheck.sh" "$DIR/eip_recheck.sh"
+# The EIP re-check: keepalived's state is recorded by the script user; a timer re-checks while MASTER.
+install -d -m 0755 '${stateDir}'
+chown '${scriptUser}' '${stateDir}'
+cat > '${systemdDir}/${unit}.service' <<'UNIT'
+${units.service}UNIT
+cat > '${systemdDir}/${unit}.timer' <<'UNIT'
+${units.timer}UNIT
 install -m 0644 "$TMP/keepalived.conf" "$DIR/keepalived.conf.new"
 # Refuse a config keepalived itself rejects: the running one stays. keepalived 2.2.7 (Debian 12) ends a
 # passing config test with SIGTERM (exit 143) when script_user is set (keepalived issue 2617, fixed in 2.2.8).
@@ -87,6 +112,8 @@ esac
 mv "$DIR/keepalived.conf.new" "$DIR/keepalived.conf"
 systemctl enable keepalived >/dev/null 2>&1 || true
 systemctl reload-or-restart keepalived
+systemctl daemon-reload
+systemctl enable --now ${unit}.timer
 
 # Report success only once keepalived runs again, so that SSM moves to the next host only then.
 i=0

@@ -5,6 +5,7 @@
  *
  * Pure: no Pulumi, no I/O.
  */
+import { SWARM_VIP_IDLE_TIMEOUT_SECONDS, TCP_KEEPALIVE } from "../lib/keepalive";
 
 /** One Patroni member behind HAProxy. */
 export interface HaproxyServer {
@@ -42,6 +43,8 @@ export interface HaproxyInput {
     readonly dnsResolver?: string;
     /** Maximum concurrent client connections. */
     readonly maxConnections?: number;
+    /** TCP keepalive towards clients and servers (default lib/keepalive.ts TCP_KEEPALIVE: below Swarm's 900 s VIP idle timeout). */
+    readonly tcpKeepalive?: { readonly idleSeconds: number; readonly intervalSeconds: number; readonly count: number };
 }
 
 /**
@@ -116,6 +119,10 @@ export function renderHaproxyCfg(input: HaproxyInput): string {
     checkInt("fall", fall, 1, 10);
     checkInt("rise", rise, 1, 10);
     checkInt("maxConnections", maxconn, 10, 1_000_000);
+    const ka = input.tcpKeepalive ?? TCP_KEEPALIVE;
+    checkInt("tcpKeepalive.idleSeconds", ka.idleSeconds, 1, SWARM_VIP_IDLE_TIMEOUT_SECONDS - 1);
+    checkInt("tcpKeepalive.intervalSeconds", ka.intervalSeconds, 1, 600);
+    checkInt("tcpKeepalive.count", ka.count, 1, 20);
     if (input.servers.length < 1) fail("servers", input.servers, "must list at least one Patroni member");
     const names = new Set<string>();
     input.servers.forEach((s, i) => {
@@ -149,6 +156,16 @@ export function renderHaproxyCfg(input: HaproxyInput): string {
         "    timeout client 30m",
         "    timeout server 30m",
         "    timeout check 1s",
+        "    # Clients and Postgres are reached through Swarm service VIPs (IPVS), which drop a flow idle for 900 s",
+        "    # (moby/moby#31208): TCP keepalive on both sides, first probe well before that (the kernel default is 7200 s).",
+        "    option clitcpka",
+        `    clitcpka-idle ${ka.idleSeconds}s`,
+        `    clitcpka-intvl ${ka.intervalSeconds}s`,
+        `    clitcpka-cnt ${ka.count}`,
+        "    option srvtcpka",
+        `    srvtcpka-idle ${ka.idleSeconds}s`,
+        `    srvtcpka-intvl ${ka.intervalSeconds}s`,
+        `    srvtcpka-cnt ${ka.count}`,
         "",
     ];
     if (input.dnsResolver !== undefined) {

@@ -75,6 +75,8 @@ export interface KeepalivedInput {
     readonly authFile?: string;
     /** Path of the rendered notify_master.sh on the host. */
     readonly notifyMasterPath?: string;
+    /** Path of the rendered eip_recheck.sh (keepalived's generic notify: records the state). */
+    readonly eipRecheckPath?: string;
     /** URL of Traefik's ping checked by chk_traefik; default http://127.0.0.1:8082/ping. */
     readonly pingUrl?: string;
     /** Absolute path of curl on the host. */
@@ -143,6 +145,8 @@ export function renderKeepalivedConf(input: KeepalivedInput): string {
     match("notifyMasterPath", notify, PATH_RE, "an absolute path");
     const curl = input.curlPath ?? d.curlPath;
     match("curlPath", curl, PATH_RE, "an absolute path");
+    const recheck = input.eipRecheckPath ?? "/etc/keepalived/eip_recheck.sh";
+    match("eipRecheckPath", recheck, PATH_RE, "an absolute path");
     const pingUrl = input.pingUrl ?? d.pingUrl;
     match("pingUrl", pingUrl, URL_RE, "an http:// URL without spaces or quotes");
     if (input.checkWeight !== undefined) intIn("checkWeight", input.checkWeight, -253, 253);
@@ -195,6 +199,8 @@ export function renderKeepalivedConf(input: KeepalivedInput): string {
         "        chk_traefik",
         "    }",
         `    notify_master "${notify}"`,
+        "    # Every state change is recorded for the EIP re-check (renderers/eipRecheck.ts).",
+        `    notify "${recheck}"`,
     ];
     if (vips.length > 0) {
         lines.push("    virtual_ipaddress {", ...vips.map((v) => `        ${v} dev ${input.interface}`), "    }");

@@ -4,6 +4,7 @@
  *
  * Pure: no Pulumi, no I/O. `renderers/patroni.ts` re-exports everything here.
  */
+import { TCP_KEEPALIVE } from "../lib/keepalive";
 
 /** Cluster-wide Patroni settings (written to `bootstrap.dcs`, then owned by the DCS). */
 export interface PatroniSettings {
@@ -189,6 +190,12 @@ export function patroniDcsSection(s: PatroniSettings, standby?: StandbyClusterSo
                 // Crash recovery starts with one syncfs() per file system instead of an fsync() of every file in
                 // the data directory: measured as the largest part of a postmaster restart (bench postgres_restart).
                 recovery_init_sync_method: "syncfs",
+                // Clients reach Postgres through HAProxy and Swarm service VIPs (IPVS), which drop a flow idle for
+                // 900 s (moby/moby#31208): the server probes an idle connection well before that (lib/keepalive.ts).
+                // Postgres applies them to TCP connections only (a Unix-socket session reads 0).
+                tcp_keepalives_idle: TCP_KEEPALIVE.idleSeconds,
+                tcp_keepalives_interval: TCP_KEEPALIVE.intervalSeconds,
+                tcp_keepalives_count: TCP_KEEPALIVE.count,
             },
         },
     };

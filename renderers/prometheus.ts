@@ -44,6 +44,8 @@ export const MONITORING_DEFAULTS = {
     etcd: { services: ["etcd"], port: 2379 },
     /** postgres_exporter connected to the leader endpoint: `pg_stat_archiver_*` for the WAL archive alert. */
     postgresExporter: { services: ["postgres-exporter"], port: 9187 },
+    /** node_exporter, a global service (every host): disk, memory and CPU of the hosts. */
+    nodeExporter: { services: ["node-exporter"], port: 9100 },
     /** Redis nodes, probed through redis_exporter's multi-target `/scrape` endpoint. */
     redis: { services: ["redis"], port: 6379 },
     /** Sentinels, probed the same way (primary region only). */
@@ -90,6 +92,19 @@ export const MONITORING_DEFAULTS = {
         certExpiryFor: "10m",
         /** Any other scrape target (exporters, Patroni, etcd, Traefik, Alertmanager) unreachable this long. */
         targetDownFor: "5m",
+        /** Disk filling: the free-space trend over this window... */
+        diskFillWindow: "6h",
+        /** ...projected this many hours ahead reaches 0 (a day: time to grow the volume in working hours). */
+        diskFillHorizonHours: 24,
+        /** Only file systems with less than this share free count as filling (a fresh, large disk's burst does not page). */
+        diskFillFreeRatioMax: 0.4,
+        diskFillFor: "30m",
+        /** Share of a file system free below which it is almost full: Postgres, etcd and Redis stop writing at 0. */
+        diskFreeRatioMin: 0.1,
+        diskFullFor: "5m",
+        /** Share of a host's memory available (MemAvailable) below which the OOM killer is near. */
+        memoryAvailableRatioMin: 0.1,
+        memoryLowFor: "5m",
     },
     /** Alertmanager routing (renderers/alertmanager.ts). */
     notify: {
@@ -136,6 +151,8 @@ export interface PrometheusInput {
     readonly etcd?: ScrapeTarget;
     /** postgres_exporter tasks and their port. */
     readonly postgresExporter?: ScrapeTarget;
+    /** node_exporter tasks (a global service: one per Swarm node) and their port. */
+    readonly nodeExporter?: ScrapeTarget;
     /** Redis nodes (probed through redis_exporter). */
     readonly redis?: ScrapeTarget;
     /** Sentinels (probed through redis_exporter; ignored in the standby region). */
@@ -253,6 +270,7 @@ export function renderPrometheusYml(input: PrometheusInput): string {
     const patroni = checkTarget("patroni", input.patroni ?? d.patroni);
     const etcd = checkTarget("etcd", input.etcd ?? d.etcd);
     const pgExporter = checkTarget("postgresExporter", input.postgresExporter ?? d.postgresExporter);
+    const nodeExporter = checkTarget("nodeExporter", input.nodeExporter ?? d.nodeExporter);
     const redis = checkTarget("redis", input.redis ?? d.redis);
     const sentinel = checkTarget("sentinel", input.sentinel ?? d.sentinel);
     const redisExporter = checkHostPort("redisExporterAddress", input.redisExporterAddress ?? d.redisExporterAddress);
@@ -274,6 +292,7 @@ export function renderPrometheusYml(input: PrometheusInput): string {
         dnsJob("patroni", patroni),
         dnsJob("etcd", etcd),
         dnsJob("postgres", pgExporter),
+        dnsJob("node", nodeExporter),
         dnsJob("redis", redis, "/scrape", multiTarget(redisExporter, "redis://")),
     ];
     if (role === "primary") {

@@ -7,6 +7,7 @@
  * `masterauth` and `sentinel auth-pass` from the Swarm secret file when the container starts.
  */
 
+import { TCP_KEEPALIVE } from "../lib/keepalive";
 import { REDIS_DEFAULTS, checkBind, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
 export { REDIS_DEFAULTS } from "./redisDefaults";
@@ -135,6 +136,9 @@ export function renderRedisConf(n: RedisNodeInput): string {
         "protected-mode no",
         `port ${port}`,
         `dir ${dataDir}`,
+        "# Clients reach Redis through Swarm service VIPs (IPVS), which drop a flow idle for 900 s (moby/moby#31208):",
+        "# probe idle clients well before that (Linux: the first probe after this many seconds).",
+        `tcp-keepalive ${TCP_KEEPALIVE.idleSeconds}`,
         "appendonly yes",
         "appendfsync everysec",
         "save 900 1",

@@ -13,7 +13,7 @@ import { regionOf } from "./costRegion";
 async function cli(argv: string[]): Promise<number> {
     const i = argv.indexOf("--plan");
     const planFile = i >= 0 ? argv[i + 1] : undefined;
-    const stack = argv.find((a, j) => !a.startsWith("--") && j !== i + 1);
+    const stack = argv.find((a, j) => !a.startsWith("--") && (i < 0 || j !== i + 1));
     if (!stack) {
         process.stderr.write("usage: npm run cost -- <stack> [--json] [--plan FILE]\n");
         return 2;

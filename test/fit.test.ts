@@ -176,7 +176,7 @@ describe("fit check in the config validator", () => {
             const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/fit.ts"), stack], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
             assert.equal(r.status, 0, r.stdout + r.stderr);
             assert.match(r.stdout, new RegExp(`^${stack}: fits`));
-            assert.match(r.stdout, /app-0 +t3\.(large|medium) +1\.60 of 2 CPUs/);
+            assert.match(r.stdout, /app-0 +t3\.(large|medium) +1\.65 of 2 CPUs/);
         }
     });
     it("per-host reservations of both stacks (printed for the README)", () => {

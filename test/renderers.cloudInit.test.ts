@@ -404,3 +404,31 @@ describe("labeler script", () => {
         assert.doesNotMatch(r.log, /node update|node rm|get-parameters-by-path/);
     });
 });
+
+describe("host care units (issue 12 item 8)", () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), "ops-host-care-"));
+    after(() => rmSync(tmp, { recursive: true, force: true }));
+
+    it("systemd-analyze verify accepts the image prune service and timer; only data hosts get the Redis sysctl", () => {
+        for (const role of ["app", "data", "edge"] as const) {
+            const input: CloudInitInput = { ...base, hostname: `${role}-1`, role, join: role === "app" ? "manager" : "worker" };
+            const files = doc(input).write_files;
+            const unit = (name: string) => files.find((f) => f.path === `/etc/systemd/system/${name}`)!.content;
+            const dir = path.join(tmp, role);
+            mkdirSync(dir, { recursive: true });
+            for (const n of ["ops-docker-prune.service", "ops-docker-prune.timer"]) writeFileSync(path.join(dir, n), unit(n));
+            if (existsSync("/usr/bin/systemd-analyze") && existsSync("/usr/bin/docker")) {
+                const r = spawnSync("systemd-analyze", ["verify", path.join(dir, "ops-docker-prune.service"), path.join(dir, "ops-docker-prune.timer")], { encoding: "utf8" });
+                assert.equal(r.status, 0, `systemd-analyze verify: ${r.stdout}${r.stderr}`);
+            }
+            assert.match(unit("ops-docker-prune.service"), new RegExp(`^ExecStart=/usr/bin/docker image prune --all --force --filter until=${CLOUD_INIT_DEFAULTS.imagePruneUntilHours}h$`, "m"));
+            const sysctl = files.find((f) => f.path === CLOUD_INIT_DEFAULTS.redisSysctlPath);
+            assert.equal(sysctl !== undefined, role === "data", `${role}: vm.overcommit_memory only where Redis runs`);
+            if (sysctl) {
+                // The file is what sysctl(8) parses: key = value lines and comments.
+                for (const l of sysctl.content.split("\n").filter((x) => x && !x.startsWith("#"))) assert.match(l, /^[a-z_.]+ = \S+$/);
+                assert.ok(doc(input).runcmd.some((c) => c.join(" ") === `sysctl -p ${CLOUD_INIT_DEFAULTS.redisSysctlPath}`));
+            }
+        }
+    });
+});

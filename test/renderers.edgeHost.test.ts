@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { edgeParameterNames, renderKeepalivedApplyDocument, renderKeepalivedApplyScript } from "../renderers/edgeHost";
+import { renderEipRecheck } from "../renderers/eipRecheck";
 import { renderKeepalivedAuth, renderKeepalivedConf, renderNotifyMaster } from "../renderers/keepalived";
 
 /** A non-loopback interface of this machine (keepalived refuses VRRP on lo, even in a config test). */
@@ -36,12 +37,15 @@ function runApply(confFor: (etcDir: string) => string): { status: number | null;
         [names.conf]: conf,
         [names.notify]: renderNotifyMaster({ allocationId: "eipalloc-0123456789abcdef0", region: "us-east-1", awsCli: "/usr/bin/aws" }),
         [names.auth]: renderKeepalivedAuth("Ab3dEf7h"),
+        [names.recheck]: renderEipRecheck({ allocationId: "eipalloc-0123456789abcdef0", region: "us-east-1", awsCli: "/usr/bin/aws" }),
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(params, name.replace(/\//g, "_")), text);
     fs.writeFileSync(path.join(bin, "aws"), `#!/bin/sh\n# aws ssm get-parameter --region R --name NAME ...\nwhile [ "$1" != --name ]; do shift; done\ncat "${params}/$(echo "$2" | tr / _)"\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\ncase "$*" in *api/token*) echo token;; *instance-id*) echo i-0123456789abcdef0;; esac\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> ${dir}/calls\nexit 0\n`, { mode: 0o755 });
-    const script = renderKeepalivedApplyScript({ parameterPrefix: prefix, region: "us-east-1", configDir: path.join(dir, "etc"), awsCli: path.join(bin, "aws"), settleSeconds: 2 });
+    const script = renderKeepalivedApplyScript({ parameterPrefix: prefix, region: "us-east-1", configDir: path.join(dir, "etc"), awsCli: path.join(bin, "aws"), settleSeconds: 2,
+        stateDir: path.join(dir, "state"), scriptUser: "nobody", systemdDir: path.join(dir, "systemd") });
+    fs.mkdirSync(path.join(dir, "systemd"));
     // The script user must exist for keepalived's config test (enable_script_security).
     const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` }, timeout: 30_000 });
     const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "";
@@ -62,6 +66,12 @@ describe("keepalived apply script (SSM association, one edge host at a time)", (
             assert.equal(fs.statSync(path.join(etc, "auth.conf")).mode & 0o777, 0o600, "the auth include is root-only");
             assert.equal(fs.statSync(path.join(etc, "notify_master.sh")).mode & 0o777, 0o755);
             assert.match(r.calls, /systemctl reload-or-restart keepalived/);
+            // The EIP re-check (issue 12 item 9): its script, a state dir the script user owns, its timer enabled.
+            assert.equal(fs.statSync(path.join(etc, "eip_recheck.sh")).mode & 0o777, 0o755);
+            assert.equal(fs.statSync(path.join(r.dir, "state")).uid, 65534, "state dir owned by the script user");
+            assert.match(fs.readFileSync(path.join(r.dir, "systemd", "ops-eip-recheck.service"), "utf8"), /^User=nobody$/m);
+            assert.match(fs.readFileSync(path.join(r.dir, "systemd", "ops-eip-recheck.timer"), "utf8"), /^OnUnitActiveSec=30s$/m);
+            assert.match(r.calls, /systemctl enable --now ops-eip-recheck\.timer/);
             assert.match(r.stdout, /keepalived running with the new config on i-0123456789abcdef0/);
         } finally {
             fs.rmSync(r.dir, { recursive: true, force: true });

@@ -54,6 +54,23 @@ const walSeries = (ageStep: number, walStep: number): [string, string][] => [
     [sel("patroni_xlog_location", pg(1)), `1000+${walStep}x15`],
 ];
 
+const node = { job: "node", instance: "10.0.5.7:9100", swarm_service: "opscenter-node-exporter" };
+const rootFs = { ...node, device: "/dev/nvme0n1p1", fstype: "ext4", mountpoint: "/" };
+const uname = [sel("node_uname_info", { ...node, nodename: "data-0", sysname: "Linux" }), "1x400"] as [string, string];
+/** A 100 GB file system: `avail` bytes free, changing by `step` bytes a minute, and its size and read-only flag. */
+const disk = (avail: number, step: number, labels: Labels = rootFs): [string, string][] => [
+    [sel("node_filesystem_avail_bytes", labels), `${avail}${step < 0 ? "-" : "+"}${Math.abs(step)}x400`],
+    [sel("node_filesystem_size_bytes", labels), "100000000000x400"],
+    [sel("node_filesystem_readonly", labels), "0x400"],
+    uname,
+];
+const memory = (available: number): [string, string][] => [
+    [sel("node_memory_MemAvailable_bytes", node), `${available}x20`],
+    [sel("node_memory_MemTotal_bytes", node), "8000000000x20"],
+    uname,
+];
+const GB = 1e9;
+
 /** At least one firing and one silent case per rule of the primary region. */
 function primaryCases(): Case[] {
     const lag = T.replicationLagBytesMax;
@@ -100,6 +117,18 @@ function primaryCases(): Case[] {
         { alert: "EdgeVipDown", series: [[sel("probe_success", { job: "edge_vip", instance: "http://203.0.113.10/ping" }), "1 0 1x8"]], evalMin: 4, fires: [] },
         { alert: "TlsCertificateExpiringSoon", series: [certSeries(T.certExpiryDays - 1)], evalMin: min(T.certExpiryFor) + 1, fires: [cert] },
         { alert: "TlsCertificateExpiringSoon", series: [certSeries(T.certExpiryDays + 1)], evalMin: min(T.certExpiryFor) + 1, fires: [] },
+        // 30 GB free of 100, losing 100 MB a minute (6 GB/h): empty in 5 h, well within a day.
+        { alert: "NodeDiskFillingUp", series: disk(30 * GB, -0.1 * GB), evalMin: min(T.diskFillFor) + 2, fires: [{ ...rootFs, nodename: "data-0" }] },
+        // 30 GB free, losing 10 MB a minute (14.4 GB/day): not full within a day.
+        { alert: "NodeDiskFillingUp", series: disk(30 * GB, -0.01 * GB), evalMin: 120, fires: [] },
+        // 80 GB free, losing fast: above the free-share guard, no page yet.
+        { alert: "NodeDiskFillingUp", series: disk(80 * GB, -0.1 * GB), evalMin: min(T.diskFillFor) + 2, fires: [] },
+        // A Docker container's overlay mount is no data file system.
+        { alert: "NodeDiskFillingUp", series: disk(30 * GB, -0.1 * GB, { ...rootFs, fstype: "overlay", mountpoint: "/var/lib/docker/overlay2/x/merged" }), evalMin: min(T.diskFillFor) + 2, fires: [] },
+        { alert: "NodeDiskAlmostFull", series: disk(5 * GB, 0), evalMin: min(T.diskFullFor) + 1, fires: [{ ...rootFs, nodename: "data-0" }] },
+        { alert: "NodeDiskAlmostFull", series: disk(15 * GB, 0), evalMin: min(T.diskFullFor) + 1, fires: [] },
+        { alert: "NodeMemoryLow", series: memory(0.5 * GB), evalMin: min(T.memoryLowFor) + 1, fires: [{ ...node, nodename: "data-0" }] },
+        { alert: "NodeMemoryLow", series: memory(2 * GB), evalMin: min(T.memoryLowFor) + 1, fires: [] },
         { alert: "ScrapeTargetDown", series: [[sel("up", { job: "redis", instance: "redis://10.0.2.1:6379" }), "0x10"]], evalMin: min(T.targetDownFor) + 1, fires: [{ job: "redis", instance: "redis://10.0.2.1:6379" }] },
         { alert: "ScrapeTargetDown", series: [[sel("up", be), "0x10"], [sel("up", pg(1)), "0 0 1x8"]], evalMin: min(T.targetDownFor) + 1, fires: [] },
     ];
