@@ -41,7 +41,9 @@ export const haTiersPresent: StackPolicy = {
     remediationSteps: "Restore the missing tier's component in components/region.ts for this role.",
     configSchema: {
         properties: {
-            primary: { type: "object", default: { frontend: 1, "backend-blue": 1, "backend-green": 1, traefik: 1, postgres: 2, etcd: 3, "postgres-router": 1, redis: 3, sentinel: 3, prometheus: 1, alertmanager: 1 } },
+            // Postgres: 3 members in a primary (after a failover the new leader still has a synchronous standby, so a second
+            // failure loses no acknowledged write: README "Postgres: three members"); a standby runs what its hosts fit.
+            primary: { type: "object", default: { frontend: 1, "backend-blue": 1, "backend-green": 1, traefik: 1, postgres: 3, etcd: 3, "postgres-router": 1, redis: 3, sentinel: 3, prometheus: 1, alertmanager: 1 } },
             standby: { type: "object", default: { frontend: 1, "backend-blue": 1, "backend-green": 1, traefik: 1, postgres: 2, etcd: 3, "postgres-router": 1, redis: 1, prometheus: 1, alertmanager: 1 } },
         },
     },

@@ -44,7 +44,7 @@ function primary(): StackResource[] {
         ...["data-0", "data-1", "data-2"].map((h) => host(h, "data", "r6i.xlarge")),
         host("edge-0", "edge", "t3.small"),
         web("frontend", 3, 0.25), web("backend-blue", 3, 1), web("backend-green", 3, 1),
-        svc("traefik", "traefik:v3.1.7"), spilo(1), spilo(2), etcd(1), etcd(2), etcd(3), svc("postgres-router", "haproxy:2.8.11"),
+        svc("traefik", "traefik:v3.1.7"), spilo(1), spilo(2), spilo(3), etcd(1), etcd(2), etcd(3), svc("postgres-router", "haproxy:2.8.11"),
         svc("redis-1", "redis:7.2.6-alpine"), svc("redis-2", "redis:7.2.6-alpine"), svc("redis-3", "redis:7.2.6-alpine"),
         svc("redis-sentinel-1", "redis:7.2.6-alpine"), svc("redis-sentinel-2", "redis:7.2.6-alpine"), svc("redis-sentinel-3", "redis:7.2.6-alpine"),
         svc("prometheus", "prom/prometheus:v2.55.1"), svc("alertmanager", "prom/alertmanager:v0.27.0"),
@@ -68,6 +68,12 @@ describe("HA stack policies", () => {
     it("ha-tiers-present: a primary without sentinels fails", async () => {
         const out = await runStack(haTiersPresent, primary().filter((r) => !/sentinel-3/.test(r.name)));
         one(out, /sentinel has 2/);
+    });
+    it("ha-tiers-present: a primary with two Patroni members fails (issue 10: a double failure needs the third)", async () => {
+        one(await runStack(haTiersPresent, primary().filter((r) => r.name !== "pg-3")), /primary stack: tier postgres has 2 service\(s\), needs at least 3/);
+    });
+    it("ha-tiers-present: a standby with two Patroni members passes (what its hosts fit decides)", async () => {
+        assert.deepEqual(await runStack(haTiersPresent, standby().filter((r) => r.name !== "pg-3")), []);
     });
     it("ha-tiers-present: a standby needs no sentinels", async () => assert.deepEqual(await runStack(haTiersPresent, standby()), []));
     it("ha-tiers-present: not applicable when nothing states the role", async () => assert.equal(await runStack(haTiersPresent, primary().filter((r) => r.name !== "vpc" && r.type !== TYPES.bucket)), "not-applicable"));

@@ -88,7 +88,7 @@ describe("renderSpiloConfiguration", () => {
         assert.equal(dcs.primary_start_timeout, 10);
         assert.equal(dcs.synchronous_mode, true);
         // Stated, not left to Patroni's defaults: one synchronous standby, and the leader keeps taking writes when no
-        // replica is left (README "Synchronous replication with three members").
+        // replica is left (README "Postgres: three members and synchronous replication").
         assert.equal(dcs.synchronous_node_count, 1);
         assert.equal(dcs.synchronous_mode_strict, false);
         assert.equal(dcs.maximum_lag_on_failover, 1048576);

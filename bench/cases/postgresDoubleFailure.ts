@@ -23,7 +23,7 @@ export const postgres_double_failure: BenchCase = async (runs) => {
             results.push(r);
             process.stdout.write(
                 `   run ${i + 1}: promoted ${r.promoted.name} at ${r.promotedS.toFixed(2)} s, ${r.roles.third.name} synchronous at ` +
-                    `${r.thirdSyncS?.toFixed(2) ?? "never"} s, second kill at ${r.secondKillS.toFixed(2)} s, ` +
+                    `${r.thirdSyncS?.toFixed(2) ?? "not yet"} s, second kill at ${r.secondKillS.toFixed(2)} s (/sync named it then: ${r.thirdSyncAtKill}), ` +
                     (r.survivorWritesS !== undefined ? `writes on ${r.roles.third.name} ${r.survivorWritesS.toFixed(2)} s later` : `no promotion: writes ${r.writesAfterReturnS!.toFixed(2)} s after the member returned`) +
                     `; ${r.lost} of ${r.acked} acknowledged writes lost\n`,
             );
@@ -43,8 +43,9 @@ export const postgres_double_failure: BenchCase = async (runs) => {
             `kill -9 of the leader's host (Patroni + postmaster), then of the new leader's host ${GAP_AFTER_PROMOTION_MS / 1000} s after Patroni promoted it; ` +
                 `3 members, synchronous_mode on, synchronous_node_count 1, not strict; writes through HAProxy, one psql per INSERT; ` +
                 `both crashed members restarted and rejoined between runs; Patroni ${PATRONI_VERSION}`,
-            `the last member was promoted and took writes in ${took.length} of ${results.length} runs`,
-            waited.length > 0 ? `in ${waited.length} run(s) it was not (not yet synchronous) and writes resumed ${waited.map((r) => r.writesAfterReturnS!.toFixed(2)).join(", ")} s after the second member was restarted` : "",
+            `the last member was promoted and took writes in ${took.length} of ${results.length} runs (/sync named it at the second kill in ${results.filter((r) => r.thirdSyncAtKill).length})`,
+            waited.length > 0 ? `in ${waited.length} run(s) /sync did not name it yet, Patroni promoted nobody, and writes resumed ${waited.map((r) => r.writesAfterReturnS!.toFixed(2)).join(", ")} s after the second member was restarted` : "",
+            `promoted despite not being in /sync: ${results.filter((r) => !r.thirdSyncAtKill && r.survivorWritesS !== undefined).length} run(s)`,
             `one primary at the end of every run: ${results.every((r) => r.primariesAtEnd === 1)}`,
             `${results.reduce((s, r) => s + r.acked, 0)} acknowledged writes in all`,
         ].filter(Boolean);

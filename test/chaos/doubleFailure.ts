@@ -3,17 +3,36 @@
  * (test/chaos/postgresDoubleFailure.test.ts) and the benchmark (bench/cases/postgresDoubleFailure.ts).
  *
  * - {@link sequentialDoubleFailure}: the leader's host crashes; the synchronous standby is promoted; `gapMs` after that
- *   promotion the new leader's host crashes too. With the rendered settings (synchronous_mode on,
- *   synchronous_node_count 1, not strict) the new leader makes the third member its synchronous standby first, so
- *   Patroni may promote it: it takes writes alone, and no acknowledged write is lost.
+ *   promotion (or once it has made the third member its synchronous standby) the new leader's host crashes too. With
+ *   the rendered settings (synchronous_mode on, synchronous_node_count 1, not strict) the new leader names the third
+ *   member in Patroni's `/sync` key a few seconds after its promotion, once it streams and has caught up. If the second
+ *   crash comes after that, Patroni promotes the third member and it takes writes alone; if it comes before, Patroni
+ *   promotes nobody (the third may lack commits the new leader acknowledged) until the second member returns. Either
+ *   way no acknowledged write is lost.
  * - {@link simultaneousDoubleFailure}: the leader and its synchronous standby crash together. The third member was
  *   asynchronous and may lack acknowledged commits, so Patroni never promotes it; writes resume when one of the two
  *   returns (measured from its restart), and no acknowledged write is lost.
  *
  * Every host crash is the scenario's `crashHost` (Patroni and the postmaster with its children kill -9 together).
  */
-import { httpStatus, PatroniCluster, PgMember, WriteRecord } from "./patroniCluster";
+import { PATRONI_DEFAULTS } from "../../renderers/patroni";
+import { httpStatus, PatroniCluster, PgMember, PORTS, runAsync, WriteRecord } from "./patroniCluster";
 import { sleep, waitFor } from "./support";
+
+/**
+ * The members Patroni's `/sync` key names as synchronous standbys, read from etcd itself (authoritative: a dead
+ * leader can no longer change it, and a survivor's own view may lag by a loop).
+ */
+export async function syncStandbys(c: PatroniCluster): Promise<string[]> {
+    const key = `${c.namespace}${PATRONI_DEFAULTS.scope}/sync`;
+    const endpoints = PORTS.etcdClient.map((p) => `http://127.0.0.1:${p}`).join(",");
+    const r = await runAsync("etcdctl", ["--endpoints", endpoints, "get", key, "--print-value-only"], { ETCDCTL_API: "3" }, 10_000);
+    if (r.code !== 0) throw new Error(`etcdctl get ${key}: ${r.stderr}`);
+    const value = r.stdout.trim();
+    if (value === "") return [];
+    const sync = (JSON.parse(value) as { sync_standby?: string | null }).sync_standby;
+    return sync ? sync.split(",").map((s) => s.trim()).filter(Boolean) : [];
+}
 
 /** The cluster's members by role, once the leader has a synchronous standby and the third member streams. */
 export interface Roles {
@@ -69,8 +88,10 @@ export interface SequentialResult {
     readonly promotedS: number;
     /** Seconds from the first kill to the first acknowledged write on the new leader. */
     readonly firstFailoverS: number;
-    /** Seconds from the first kill until the third member was the new leader's synchronous standby (undefined: not before the second kill). */
+    /** Seconds from the first kill until the third member was the new leader's synchronous standby (undefined: not seen before the second kill). */
     readonly thirdSyncS?: number;
+    /** Did Patroni's /sync key name the third member when the new leader died (read from etcd after the kill)? */
+    readonly thirdSyncAtKill: boolean;
     /** Seconds from the first kill to the second. */
     readonly secondKillS: number;
     /** The survivor took over: seconds from the second kill to its first acknowledged write. */
@@ -81,16 +102,19 @@ export interface SequentialResult {
     readonly lost: number;
     /** Acknowledged writes of the run. */
     readonly acked: number;
+    /** Members (Postgres ports) that acknowledged writes of the run, in order of their first. */
+    readonly writers: number[];
     /** Members that answered /primary 200 at the end (must be 1). */
     readonly primariesAtEnd: number;
 }
 
 /**
- * Kill the leader's host; when Patroni has promoted the synchronous standby, wait `gapMs` and kill the new leader's
- * host too. Measures until the survivor (or, if Patroni does not promote it, the restarted second member) takes
- * writes, counts lost writes, then restarts both crashed members and waits until the cluster is whole again.
+ * Kill the leader's host; when Patroni has promoted the synchronous standby, wait `gap` ms (or, with "third-synchronous",
+ * until the third member is its synchronous standby) and kill the new leader's host too. Measures until the survivor
+ * (or, if Patroni does not promote it, the restarted second member) takes writes, counts lost writes, then restarts
+ * both crashed members and waits until the cluster is whole again.
  */
-export async function sequentialDoubleFailure(c: PatroniCluster, gapMs = 5_000, survivorTimeoutMs = 90_000): Promise<SequentialResult> {
+export async function sequentialDoubleFailure(c: PatroniCluster, gap: number | "third-synchronous" = 5_000, survivorTimeoutMs = 90_000): Promise<SequentialResult> {
     const roles = await waitThreeHealthy(c);
     const from = await startWrites(c);
     try {
@@ -103,12 +127,15 @@ export async function sequentialDoubleFailure(c: PatroniCluster, gapMs = 5_000, 
         const other = survivors.find((m) => m !== promoted)!;
         // Until the second kill: when does the other survivor become the new leader's synchronous standby?
         let thirdSyncAt: number | undefined;
-        while (Date.now() < at + gapMs) {
+        const until = gap === "third-synchronous" ? () => thirdSyncAt === undefined : () => Date.now() < at + gap;
+        for (let i = 0; i < 1_000 && until(); i++) {
             if (thirdSyncAt === undefined && (await c.clusterRoles()).get(other.name) === "sync_standby") thirdSyncAt = Date.now();
-            await sleep(200);
+            else await sleep(200);
+            if (gap === "third-synchronous" && Date.now() > at + 120_000) throw new Error(`${other.name} did not become ${promoted.name}'s synchronous standby within 120 s`);
         }
         const firstAck = await c.waitAckFrom(promoted.pgPort, t0, 60_000);
         const t1 = c.crashHost(promoted);
+        const thirdSyncAtKill = (await syncStandbys(c)).includes(other.name);
         let survivorWritesS: number | undefined;
         let writesAfterReturnS: number | undefined;
         let last: WriteRecord;
@@ -127,6 +154,7 @@ export async function sequentialDoubleFailure(c: PatroniCluster, gapMs = 5_000, 
         await waitFor("5 more acknowledged writes", () => c.writes.filter((w) => w.ok && w.t > last.t).length >= 5, { timeoutMs: 30_000 });
         await c.stopWriter();
         const acked = c.writes.slice(from).filter((w) => w.ok).length;
+        const writers = [...new Set(c.writes.slice(from).filter((w) => w.ok).map((w) => w.port!))];
         const lost = (await c.lostWrites(from)).length;
         let primariesAtEnd = 0;
         for (const m of c.members) if ((await httpStatus(m.apiPort, "/primary")) === 200) primariesAtEnd++;
@@ -138,11 +166,13 @@ export async function sequentialDoubleFailure(c: PatroniCluster, gapMs = 5_000, 
             promotedS: s(at),
             firstFailoverS: s(firstAck.t),
             thirdSyncS: thirdSyncAt === undefined ? undefined : s(thirdSyncAt),
+            thirdSyncAtKill,
             secondKillS: s(t1),
             survivorWritesS,
             writesAfterReturnS,
             lost,
             acked,
+            writers,
             primariesAtEnd,
         };
     } finally {

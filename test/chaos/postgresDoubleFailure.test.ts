@@ -4,8 +4,10 @@
  * through HAProxy. Two members fail; no acknowledged write may be lost, and a leader is elected exactly when
  * Patroni's /sync key allows it:
  *
- * - the leader's host crashes, then the new leader's host 5 s after its promotion: the new leader has made the third
- *   member its synchronous standby by then, so the third is promoted and takes writes alone;
+ * - the leader's host crashes, then the new leader's host once it has made the third member its synchronous standby
+ *   (Patroni's /sync key names it): the third is promoted and takes writes alone. (The bench case kills the new
+ *   leader 5 s after its promotion, as issue 10 asks; on a loaded machine that can come before the third is named, and
+ *   then the second row below applies: the bench reports which happened in each run.)
  * - the leader's and the synchronous standby's hosts crash together: the third member was asynchronous and may lack
  *   acknowledged commits, so it is never promoted; writes resume when the synchronous standby returns.
  *
@@ -35,12 +37,12 @@ describe("postgres: a double failure of three Patroni members", { timeout: 900_0
         assert.equal(cfg.synchronous_mode_strict, false);
     });
 
-    it("leader, then the new leader 5 s after its promotion: the third member is promoted, takes writes, nothing acknowledged is lost", async () => {
-        const r = await sequentialDoubleFailure(c!, 5_000);
+    it("leader, then the new leader once the third member is its synchronous standby: the third is promoted, takes writes, nothing acknowledged is lost", async () => {
+        const r = await sequentialDoubleFailure(c!, "third-synchronous");
         assert.equal(r.promoted, r.roles.sync, "only the synchronous standby is promoted after the first crash");
-        assert.ok(r.thirdSyncS !== undefined, "the new leader made the third member its synchronous standby before the second crash");
+        assert.ok(r.thirdSyncAtKill, "Patroni's /sync key named the third member when the new leader died");
         assert.ok(r.survivorWritesS !== undefined, "the third member, the new leader's synchronous standby, is promoted and takes writes");
-        assert.ok(r.acked > 20, `writes flowed (${r.acked} acknowledged)`);
+        assert.deepEqual(r.writers, [r.roles.leader.pgPort, r.roles.sync.pgPort, r.roles.third.pgPort], "writes were acknowledged by the leader, then the new leader, then the third member");
         assert.equal(r.lost, 0, "no acknowledged write lost");
         assert.equal(r.primariesAtEnd, 1, "one primary");
     });
