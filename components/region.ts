@@ -265,6 +265,8 @@ export class Region extends pulumi.ComponentResource {
             walBucketName: wal.bucketName,
             walBucketArn: wal.bucketArn,
             walKmsKeyArn: wal.kmsKeyArn,
+            // The Postgres cluster's Patroni scope (part of its WAL-G path): a later restore's restore.fromScope.
+            postgresScope: postgres.scope,
             // The HAProxy leader port is published through the routing mesh on every node: the standby streams through
             // whichever of the data hosts answers first (libpq multi-host), so no single host carries the stream.
             postgresLeaderAddresses: dataIps.length > 0 ? pulumi.all(dataIps) : undefined,

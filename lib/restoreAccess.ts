@@ -4,7 +4,7 @@
  * path and the one RDB copy, decrypt with the source bucket's KMS key through S3 of that bucket's region.
  * Pure: a JSON policy statement list for `components/swarmHosts.ts`.
  */
-import { walS3Prefix } from "../renderers/patroniSpilo";
+import { walS3Prefix } from "../renderers/spiloPaths";
 
 /** The source of a restore, as validated by config/restore.ts. */
 export interface RestoreAccessInput {

@@ -7,6 +7,7 @@
  */
 import { stringify } from "yaml";
 import { PATRONI_DEFAULTS, PatroniSettings, StandbyClusterSource, patroniDcsSection, patroniSettings, validatePatroniSettings } from "./patroniDcs";
+import { walS3Prefix } from "./spiloPaths";
 import { spiloCloneBootstrap, spiloCloneEnvironment, SpiloRestoreSource } from "./spiloRestore";
 
 /** Backups of this region: WAL-G archiving and daily base backups to this region's bucket, SSE-KMS. */
@@ -141,10 +142,7 @@ export function spiloMemberName(region: string, index: number): string {
     return `${region}-pg-${index}`;
 }
 
-/** The S3 path WAL-G uses for a cluster: one prefix per region so a promoted standby never writes into the primary's path. */
-export function walS3Prefix(bucket: string, scope: string, region: string, pgVersion: number): string {
-    return `s3://${bucket}/spilo/${scope}/${region}/wal/${pgVersion}`;
-}
+export { walS3Prefix } from "./spiloPaths";
 
 function validateMember(m: SpiloMemberInput): { settings: PatroniSettings; pgVersion: number; retain: number; schedule: string } {
     if (m.role !== "primary" && m.role !== "standby") fail("role", m.role, 'must be "primary" or "standby"');

@@ -25,7 +25,7 @@
  * bench (`bench/cases/pitrRestore.ts`) runs the very same section under Patroni with only the two commands
  * swapped for the local-directory stand-in of the bucket.
  */
-import { walS3Prefix } from "./patroniSpilo";
+import { walS3Prefix } from "./spiloPaths";
 
 /** Where and up to when a new cluster is cloned from. */
 export interface SpiloRestoreSource {

@@ -37,6 +37,10 @@ describe("plan with restore set (us-east-1)", () => {
             assert.deepEqual(spec.mounts.map((x: any) => x.source), [`${m}-ops-center-r20261129090100-pgdata`]);
         }
     });
+    it("the stack output postgresScope names the cluster (a later restore's fromScope)", () => {
+        assert.equal(plan().outputs.postgresScope, "ops-center-r20261129090100");
+        assert.equal(plain().outputs.postgresScope, "ops-center");
+    });
     it("without restore: the old scope and volumes, no CLONE_*", () => {
         const spec = service(plain(), "opscenter-pg-1").taskSpec.containerSpec;
         assert.equal(spec.env.SCOPE, "ops-center");

@@ -10,7 +10,7 @@ import { BenchCase, median, summarise } from "../types";
 
 /** Prints one drill's figures against the design's 15 minutes. */
 export function printDrill(r: DrillResult, out: (s: string) => void): void {
-    out(`   total ${r.totalSeconds.toFixed(1)} s against the design document's ${DESIGN_RTO_S} s (15 minutes): ${r.totalSeconds <= DESIGN_RTO_S ? "within" : "OVER"}; healthy: ${r.healthy}\n`);
+    out(`   total ${r.totalSeconds.toFixed(1)} s against the design document's ${DESIGN_RTO_S} s (15 minutes): ${r.totalSeconds <= DESIGN_RTO_S ? "within" : "OVER"}; healthy: ${r.healthy} (${Object.entries(r.checks).map(([k, v]) => `${k} ${v ? "ok" : "FAILED"}`).join(", ")})\n`);
     out(`   database: restored in ${r.pitr.seconds.toFixed(1)} s, rows_missing_before_target ${r.pitr.rowsMissingBeforeTarget}, rows_after_target ${r.pitr.rowsAfterTarget} (of ${r.pitr.rowsBefore} / ${r.pitr.rowsAfter}), dropped table back: ${r.pitr.preciousBack}\n`);
     out(`   redis: ${r.redisKeys.master}/${r.redisKeys.written} keys on the restored master, ${r.redisKeys.replica} on its replica\n`);
 }

@@ -40,6 +40,8 @@ export interface DrillResult {
     readonly pitr: RestoreRun;
     /** Keys written to the old site's Redis before its RDB copy, and found on the restored master and replica. */
     readonly redisKeys: { readonly written: number; readonly master: number; readonly replica: number };
+    /** Each health check of the verify step. */
+    readonly checks: Record<string, boolean>;
     /** Every health check of the verify step passed. */
     readonly healthy: boolean;
 }
@@ -73,6 +75,8 @@ export async function runFullSiteDrill(log: (line: string) => void = () => undef
         const oldDaemon = startDaemon("old-redis-1", "sh", [oldStart], path.join(root, "old-redis-1.log"));
         daemons.push(oldDaemon);
         await waitFor("the old site's Redis", async () => (await redisCmd(old.port, password, ["PING"]).catch(() => "")) === "PONG", { timeoutMs: 30_000, intervalMs: 100 });
+        // A lone master refuses writes (min-replicas-to-write 1): the old site's data is only the input of the drill.
+        await redisCmd(old.port, password, ["CONFIG", "SET", "min-replicas-to-write", "0"]);
         for (let i = 0; i < KEYS; i += 100) {
             const args: (string | number)[] = ["MSET"];
             for (let j = i; j < i + 100; j++) args.push(`session:${j}`, `value-${j}`);
@@ -148,8 +152,15 @@ export async function runFullSiteDrill(log: (line: string) => void = () => undef
             return r.code === 0 && Number(r.stdout.trim()) === leader.pgPort ? true : undefined;
         }, { timeoutMs: 60_000, intervalMs: 300 });
         const patroniLeader = (await httpStatus(leader.apiPort, "/primary")) === 200;
-        const members = ((await httpJson(leader.apiPort, "/cluster")) as { members: { name: string; role: string; state: string }[] }).members;
-        const patroniOk = patroniLeader && members.some((m) => m.role === "leader") && members.filter((m) => m.state === "streaming").length === s.restored.length - 1;
+        // Patroni reports a replica's state from its own loop: give it a few loops after Postgres streams.
+        type Member = { name: string; role: string; state: string };
+        let members: Member[] = [];
+        const streamingOk = () => members.some((m) => m.role === "leader") && members.filter((m) => m.state === "streaming").length === s.restored.length - 1;
+        await waitFor("Patroni to report the restored leader and its streaming replica", async () => {
+            members = ((await httpJson(leader.apiPort, "/cluster").catch(() => ({ members: [] }))) as { members: Member[] }).members;
+            return streamingOk();
+        }, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => false);
+        const patroniOk = patroniLeader && streamingOk();
         await waitFor("redis-2 replicating from the restored master", async () => {
             const r = await role({ password } as never, r2.port).catch(() => undefined);
             return r?.role === "slave" && r.link === "connected";
@@ -161,8 +172,18 @@ export async function runFullSiteDrill(log: (line: string) => void = () => undef
         }, { timeoutMs: 60_000, intervalMs: 200 }).catch(() => Number.NaN);
         const sample = await redisCmd(r1.port, password, ["GET", "session:777"]);
         mark("verified");
-        const healthy = appWrite === true && patroniOk && master === KEYS && replica === KEYS && sample === "value-777" && pitr.rowsAfterTarget === 0 && pitr.rowsMissingBeforeTarget === 0;
-        return { totalSeconds: (Date.now() - t0) / 1000, phases, pitr, redisKeys: { written: KEYS, master, replica }, healthy };
+        const checks = {
+            app_role_write_through_haproxy: appWrite === true,
+            patroni_leader: patroniLeader,
+            patroni_replicas_streaming: patroniOk,
+            redis_master_keys: master === KEYS,
+            redis_replica_keys: replica === KEYS,
+            redis_value: sample === "value-777",
+            pitr_row_rule: pitr.rowsAfterTarget === 0 && pitr.rowsMissingBeforeTarget === 0,
+        };
+        if (!patroniOk) log(`   GET /cluster: ${JSON.stringify(members)}`);
+        const healthy = Object.values(checks).every(Boolean);
+        return { totalSeconds: (Date.now() - t0) / 1000, phases, pitr, redisKeys: { written: KEYS, master, replica }, checks, healthy };
     } finally {
         for (const d of daemons.reverse()) await stopDaemon(d);
         await s.stop();
