@@ -41,7 +41,6 @@ export const BACKEND_SETTINGS = {
     /** Readiness (migrations done, pool ready): Traefik routes only to tasks that pass it. */
     readyPath: "/ready",
     health: { interval: 15, timeout: 5, retries: 3, startPeriod: 60 },
-    restartMaxAttempts: 5,
     tier: "backend",
     update: { parallelism: 1, delay: "30s", monitor: "60s" },
     stopGraceSeconds: 30,

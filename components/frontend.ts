@@ -24,7 +24,6 @@ export const FRONTEND_SETTINGS = {
     port: 80,
     healthPath: "/health",
     health: { interval: 10, timeout: 3, retries: 3, startPeriod: 30 },
-    restartMaxAttempts: 3,
     tier: "frontend",
     update: { parallelism: 1, delay: "10s", monitor: "30s" },
 } as const;

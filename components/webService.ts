@@ -19,7 +19,6 @@ export interface WebServiceSpec {
     readonly port: number;
     readonly healthPath: string;
     readonly health: { interval: number; timeout: number; retries: number; startPeriod: number };
-    readonly restartMaxAttempts: number;
     /** Limits and reservations: a row of lib/sizing.ts TIER_SIZES. */
     readonly tier: Tier;
     readonly update: { parallelism: number; delay: string; monitor: string };
@@ -57,7 +56,9 @@ export function webService(parent: pulumi.Resource, ctx: SwarmContext, name: str
                 },
                 // Hard anti-affinity: at most one task per node, on app nodes only, spread over zones.
                 placement: { maxReplicas: 1, constraints: placeOn("app"), prefs: ["spread=node.labels.zone"] },
-                restartPolicy: { condition: "on-failure", maxAttempts: s.restartMaxAttempts, delay: "5s", window: "120s" },
+                // "any", uncapped: Swarm stops an unhealthy task with SIGTERM and the app exits 0; under "on-failure"
+                // that task is "complete" and never replaced (the Swarm lab's frontend went to 0 of 3 for good).
+                restartPolicy: { condition: "any", delay: "5s" },
                 resources: swarmResources(s.tier),
                 networksAdvanceds: s.networks.map(attachNetwork),
             },

@@ -22,13 +22,15 @@ export const swarmHealthcheck: ResourcePolicy = {
 
 export const swarmRestartPolicy: ResourcePolicy = {
     name: "swarm-restart-policy",
-    description: "Every Swarm service restarts failed tasks (restart condition on-failure or any).",
+    description: "Every Swarm service replaces every task that stops (restart condition any, no cap on attempts).",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Set taskSpec.restartPolicy { condition: \"on-failure\" | \"any\", delay, window }.",
+    remediationSteps: "Set taskSpec.restartPolicy { condition: \"any\", delay } without maxAttempts. Under \"on-failure\" a task that exits 0 is \"complete\" and never replaced, and Swarm stops an unhealthy task with SIGTERM, on which most servers exit 0; a cap leaves the service down after the last attempt.",
     validateResource: forType(TYPES.service, (p, _args, report) => {
         const c = p.taskSpec?.restartPolicy?.condition;
-        if (c !== "on-failure" && c !== "any") report(`service ${p.name}: restartPolicy.condition is ${JSON.stringify(c ?? "unset")}`);
+        if (c !== "any") report(`service ${p.name}: restartPolicy.condition is ${JSON.stringify(c ?? "unset")}; want "any" (under on-failure a task that exits 0, as after Swarm stops it as unhealthy, is never replaced)`);
+        const m = p.taskSpec?.restartPolicy?.maxAttempts;
+        if (m !== undefined && Number(m) > 0) report(`service ${p.name}: restartPolicy.maxAttempts is ${m}; want none (the service stays down after the last attempt)`);
     }),
 };
 

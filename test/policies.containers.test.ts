@@ -28,7 +28,7 @@ function happyService(): Record<string, unknown> {
             networksAdvanceds: [{ id: "net-edge-id" }],
             placement: { constraints: ["node.labels.role==app"], maxReplicas: 1 },
             resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 536870912 }, reservation: { nanoCpus: 250_000_000, memoryBytes: 268435456 } },
-            restartPolicy: { condition: "on-failure", maxAttempts: 3 },
+            restartPolicy: { condition: "any", delay: "5s" },
         },
         updateConfig: { order: "start-first", failureAction: "rollback", parallelism: 1 },
     };
@@ -54,6 +54,10 @@ describe("container policies", () => {
     }
     it("swarm-healthcheck: no health check fails", async () => one(await run(swarmHealthcheck, withField(happyService(), "taskSpec.containerSpec.healthcheck", undefined)), /no health check/));
     it("swarm-healthcheck: a NONE health check fails", async () => one(await run(swarmHealthcheck, withField(happyService(), "taskSpec.containerSpec.healthcheck.tests", ["NONE"])), /disabled/));
+    it("swarm-restart-policy: condition on-failure fails (a task that exits 0, e.g. after Swarm stops it as unhealthy, is never replaced)", async () =>
+        one(await run(swarmRestartPolicy, withField(happyService(), "taskSpec.restartPolicy.condition", "on-failure")), /on-failure/));
+    it("swarm-restart-policy: a cap on restart attempts fails (the service stays down after it)", async () =>
+        one(await run(swarmRestartPolicy, withField(happyService(), "taskSpec.restartPolicy.maxAttempts", 3)), /maxAttempts/));
     it("swarm-restart-policy: condition none fails", async () => one(await run(swarmRestartPolicy, withField(happyService(), "taskSpec.restartPolicy.condition", "none")), /none/));
     it("swarm-restart-policy: no restart policy fails", async () => one(await run(swarmRestartPolicy, withField(happyService(), "taskSpec.restartPolicy", undefined)), /unset/));
     it("swarm-resources: no limits fails", async () => one(await run(swarmResources, withField(happyService(), "taskSpec.resources.limits", undefined)), /limits.nanoCpus, limits.memoryBytes/));
