@@ -155,7 +155,9 @@ export class SwarmHosts extends pulumi.ComponentResource {
         const paramArn = (suffix: string, folder = prefix) =>
             ctx.apply(([acct, part]) => `arn:${part}:ssm:${args.region}:${acct}:parameter${folder}/${suffix}`);
 
-        const eip = new aws.ec2.Eip(`${name}-edge-vip`, { domain: "vpc", tags: tags(`${name}-edge-vip`, { role: "edge-vip" }) }, parent);
+        // The VIP's address is what DNS points at: a new one would need the failover record, the health check and
+        // every client to follow. Protected (README "Tearing down").
+        const eip = new aws.ec2.Eip(`${name}-edge-vip`, { domain: "vpc", tags: tags(`${name}-edge-vip`, { role: "edge-vip" }) }, { parent: this, protect: true });
         this.edgeEip = { allocationId: eip.allocationId, publicIp: eip.publicIp };
 
         // IAM: one role and instance profile per host role.
@@ -266,7 +268,18 @@ export class SwarmHosts extends pulumi.ComponentResource {
         const instances = planNodes(args.hosts.pools, zoneCount).map((node) => {
             const zone = azs.apply((a) => a[node.zoneIndex]);
             const firstEdge = node.role === "edge" && node.index === 0;
-            const userData = pulumi.all([zone, eip.allocationId]).apply(([z, alloc]) =>
+            // Data hosts: every Docker volume lives on a separate EBS volume that outlives the host (protected, kept
+            // on delete), in the host's zone (zones never move: components/network.ts), re-attached to its replacement.
+            const dataVolume = node.role === "data"
+                ? new aws.ebs.Volume(`${name}-${node.hostname}-data`, {
+                      availabilityZone: zone,
+                      size: args.hosts.dataVolumeGb,
+                      type: "gp3",
+                      encrypted: true,
+                      tags: tags(`${name}-${node.hostname}-data`, { role: "data-volume", host: node.hostname }),
+                  }, { parent: this, protect: true, retainOnDelete: true })
+                : undefined;
+            const userData = pulumi.all([zone, eip.allocationId, dataVolume?.id]).apply(([z, alloc, volumeId]) =>
                 renderCloudInit({
                     hostname: node.hostname,
                     role: node.role,
@@ -278,10 +291,15 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     reservedCidrs: net.reservedCidrs,
                     edgeEipAllocationId: firstEdge ? alloc : undefined,
                     ssmAgent: agentOn[node.role],
+                    dataVolumeId: volumeId,
                 }));
             const rolling = args.hosts.rollHost === node.hostname;
+            // The AMI: explicit for a host listed in hostAmis (never ignored: a new id replaces the host with it, also
+            // under `pulumi up --replace`); otherwise the one amiSsmParameter named at creation, kept (ignored).
+            const pinnedAmi = args.hosts.hostAmis[node.hostname];
+            const ignored = rolling ? [] : ["userData", "keyName", ...(pinnedAmi ? [] : ["ami"])];
             const instance = new aws.ec2.Instance(`${name}-${node.hostname}`, {
-                ami,
+                ami: pinnedAmi ?? ami,
                 instanceType: args.hosts.pools[node.role].instanceType,
                 subnetId: (node.role === "edge" ? net.publicSubnetIds : net.privateSubnetIds)[node.zoneIndex],
                 vpcSecurityGroupIds: [net.securityGroupIds[node.role]],
@@ -298,7 +316,24 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     ...(node.role === "edge" ? { [EDGE_VIP_TAG]: args.stack } : {}),
                 }),
                 volumeTags: tags(`${name}-${node.hostname}`),
-            }, { parent: this, ignoreChanges: rolling ? [] : ["ami", "userData"], dependsOn: policies[node.role] });
+            }, {
+                parent: this,
+                ignoreChanges: ignored,
+                // Protected: the engine refuses to replace or delete it. Only the rollHost may be replaced, so no
+                // update replaces more than one host (README "Replacing a host").
+                protect: !rolling,
+                dependsOn: policies[node.role],
+            });
+            if (dataVolume) {
+                // AWS attaches a volume to one instance at a time: on a replacement the old attachment goes first
+                // (deleteBeforeReplace), stopping the old instance so Postgres, etcd and Redis shut down cleanly.
+                new aws.ec2.VolumeAttachment(`${name}-${node.hostname}-data`, {
+                    deviceName: "/dev/sdf",
+                    volumeId: dataVolume.id,
+                    instanceId: instance.id,
+                    stopInstanceBeforeDetaching: true,
+                }, { parent: this, deleteBeforeReplace: true });
+            }
             return { node, zone, instance };
         });
 
