@@ -92,7 +92,7 @@ export class GlobalDns extends pulumi.ComponentResource {
             setIdentifier,
             failoverRoutingPolicies: [{ type: args.position === "primary" ? "PRIMARY" : "SECONDARY" }],
             healthCheckId: check.id,
-        }, parent);
+        }, { parent: this, protect: true }); // the region's traffic: README "Tearing down" removes it on purpose
 
         const topic = new aws.sns.Topic(`${name}-health`, { tags: tags(`${name}-health-${setIdentifier}`) }, east);
         if (args.alarmEmail) {

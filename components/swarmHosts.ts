@@ -20,23 +20,28 @@
  * - The edge EIP is associated to edge-0 by edge-0 itself at first boot, only if unassociated. It is not a
  *   Pulumi `EipAssociation`: keepalived moves the EIP at failover, and a refresh would then see that association
  *   as deleted and a later `up` would move the VIP back, possibly onto a dead host.
- * - AMI and user data are ignored after creation (`ignoreChanges: ["ami", "userData"]`): a new Debian point release
- *   or an edit of the cloud-init (renderers/cloudInit.ts, the peer CIDR, ...) would otherwise stop and start (user
- *   data, per the aws provider) or replace (AMI) every host at once, all three managers included. And cloud-init runs
- *   its first-boot modules once per instance id, so a stop/start with new user data would not even apply it. The
- *   change reaches a host by replacement, one host per update: `rollHost` names it (README "Rolling the hosts"); that
- *   host alone takes the current AMI and user data (`userDataReplaceOnChange`), and app-0's cloud-init re-joins the
- *   live Swarm when it is the one replaced. (`pulumi up --replace <urn>` is not enough: the engine fills ignored
- *   properties from the old state, so the replacement would get the old user data.)
+ * - Replacement, one host per update (README "Replacing a host"): every host is `protect`ed but the one named in
+ *   `rollHost` (the engine refuses to replace a protected resource), so no update replaces more than one host, never
+ *   three managers or every data copy at once. Running hosts ignore user data and key pair changes (`ignoreChanges`):
+ *   an edit of the cloud-init or a new `sshKeyName` would otherwise stop and start, or replace, every host. And
+ *   cloud-init runs its first-boot modules once per instance id, so a stop/start with new user data would not even
+ *   apply it. The rollHost takes the current user data (`userDataReplaceOnChange`) and key pair.
+ * - AMI (README "Rolling the AMI"): explicit for a host listed in `hostAmis` (never ignored: a new id replaces it
+ *   with that AMI, also under `pulumi up --replace`); an unlisted host keeps the AMI `amiSsmParameter` named at its
+ *   creation (`ignoreChanges: ["ami"]`: the engine copies an ignored input back from the old state, pulumi/pulumi
+ *   step_generator.go `processIgnoreChanges`, so such a host never patches by replacement alone).
+ * - Data hosts keep every Docker volume on their own EBS volume (`dataVolumeGb`; protected, retained on delete),
+ *   attached with `deleteBeforeReplace` and `stopInstanceBeforeDetaching`, mounted by renderers/dataVolume.ts before
+ *   the host joins the Swarm: a replacement gets the same volume back.
  *
- * Docker provider and its readiness gate: `host` is `ssh://<sshUser>@<app-0 private IP>`, reached through the edge
- * EIP as an SSH jump (or directly over a VPN: `dockerSshVia: "private"`). The host string is an Output that, on a
- * real update, resolves only after app-0 has published its instance id to `<prefix>/manager-instance-id` (written
- * by cloud-init after `swarm init` and the tokens), polled with `aws.ssm.getParameter` (bounded: attempts x interval,
- * then the update fails with a pointer to the logs). Matching the instance id, not just "some value", ignores a stale
- * parameter left by a destroyed stack. In preview the known address is returned at once. Host keys: `accept-new`
- * trusts a host's first key and refuses a changed one; after the EIP moved to the other edge host, add that host's
- * key to known_hosts (the EIP then has two keys).
+ * Docker provider and its readiness gate: `host` is `ssh://<sshUser>@<manager private IP>`, reached through the edge
+ * EIP as an SSH jump (or directly over a VPN: `dockerSshVia: "private"`). The manager is the first of app-0..2 with a
+ * live heartbeat (`<prefix>/managers/<hostname>`, written by each manager at join and every labelling pass, naming
+ * the instance this stack runs under that hostname and at most 5 minutes old: lib/swarmManagers.ts), so a dead app-0
+ * does not cut the program off from the Swarm. On a real update the host resolves only once such a heartbeat exists
+ * (bounded: attempts x interval, then the update fails with a pointer to the logs); a preview looks once and falls
+ * back to app-0. Host keys: `accept-new` trusts a host's first key and refuses a changed one; after the EIP moved to
+ * the other edge host, add that host's key to known_hosts (the EIP then has two keys).
  *
  * Existing Swarm switch: with `hosts.existingSwarmHost`, no EC2 host, IAM role or EIP is created; the provider
  * talks to that host and `nodes` is empty.
@@ -158,7 +163,9 @@ export class SwarmHosts extends pulumi.ComponentResource {
         const paramArn = (suffix: string, folder = prefix) =>
             ctx.apply(([acct, part]) => `arn:${part}:ssm:${args.region}:${acct}:parameter${folder}/${suffix}`);
 
-        const eip = new aws.ec2.Eip(`${name}-edge-vip`, { domain: "vpc", tags: tags(`${name}-edge-vip`, { role: "edge-vip" }) }, parent);
+        // The VIP's address is what DNS points at: a new one would need the failover record, the health check and
+        // every client to follow. Protected (README "Tearing down").
+        const eip = new aws.ec2.Eip(`${name}-edge-vip`, { domain: "vpc", tags: tags(`${name}-edge-vip`, { role: "edge-vip" }) }, { parent: this, protect: true });
         this.edgeEip = { allocationId: eip.allocationId, publicIp: eip.publicIp };
 
         // IAM: one role and instance profile per host role.
@@ -273,7 +280,18 @@ export class SwarmHosts extends pulumi.ComponentResource {
         const instances = planNodes(args.hosts.pools, zoneCount).map((node) => {
             const zone = azs.apply((a) => a[node.zoneIndex]);
             const firstEdge = node.role === "edge" && node.index === 0;
-            const userData = pulumi.all([zone, eip.allocationId]).apply(([z, alloc]) =>
+            // Data hosts: every Docker volume lives on a separate EBS volume that outlives the host (protected, kept
+            // on delete), in the host's zone (zones never move: components/network.ts), re-attached to its replacement.
+            const dataVolume = node.role === "data"
+                ? new aws.ebs.Volume(`${name}-${node.hostname}-data`, {
+                      availabilityZone: zone,
+                      size: args.hosts.dataVolumeGb,
+                      type: "gp3",
+                      encrypted: true,
+                      tags: tags(`${name}-${node.hostname}-data`, { role: "data-volume", host: node.hostname }),
+                  }, { parent: this, protect: true, retainOnDelete: true })
+                : undefined;
+            const userData = pulumi.all([zone, eip.allocationId, dataVolume?.id]).apply(([z, alloc, volumeId]) =>
                 renderCloudInit({
                     hostname: node.hostname,
                     role: node.role,
@@ -285,10 +303,15 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     reservedCidrs: net.reservedCidrs,
                     edgeEipAllocationId: firstEdge ? alloc : undefined,
                     ssmAgent: agentOn[node.role],
+                    dataVolumeId: volumeId,
                 }));
             const rolling = args.hosts.rollHost === node.hostname;
+            // The AMI: explicit for a host listed in hostAmis (never ignored: a new id replaces the host with it, also
+            // under `pulumi up --replace`); otherwise the one amiSsmParameter named at creation, kept (ignored).
+            const pinnedAmi = args.hosts.hostAmis[node.hostname];
+            const ignored = rolling ? [] : ["userData", "keyName", ...(pinnedAmi ? [] : ["ami"])];
             const instance = new aws.ec2.Instance(`${name}-${node.hostname}`, {
-                ami,
+                ami: pinnedAmi ?? ami,
                 instanceType: args.hosts.pools[node.role].instanceType,
                 subnetId: (node.role === "edge" ? net.publicSubnetIds : net.privateSubnetIds)[node.zoneIndex],
                 vpcSecurityGroupIds: [net.securityGroupIds[node.role]],
@@ -305,7 +328,24 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     ...(node.role === "edge" ? { [EDGE_VIP_TAG]: args.stack } : {}),
                 }),
                 volumeTags: tags(`${name}-${node.hostname}`),
-            }, { parent: this, ignoreChanges: rolling ? [] : ["ami", "userData"], dependsOn: policies[node.role] });
+            }, {
+                parent: this,
+                ignoreChanges: ignored,
+                // Protected: the engine refuses to replace or delete it. Only the rollHost may be replaced, so no
+                // update replaces more than one host (README "Replacing a host").
+                protect: !rolling,
+                dependsOn: policies[node.role],
+            });
+            if (dataVolume) {
+                // AWS attaches a volume to one instance at a time: on a replacement the old attachment goes first
+                // (deleteBeforeReplace), stopping the old instance so Postgres, etcd and Redis shut down cleanly.
+                new aws.ec2.VolumeAttachment(`${name}-${node.hostname}-data`, {
+                    deviceName: "/dev/sdf",
+                    volumeId: dataVolume.id,
+                    instanceId: instance.id,
+                    stopInstanceBeforeDetaching: true,
+                }, { parent: this, deleteBeforeReplace: true });
+            }
             return { node, zone, instance };
         });
 

@@ -67,12 +67,16 @@ export class WalBucket extends pulumi.ComponentResource {
         const tags = (n: string) => ({ ...args.tags, Name: n });
         const identity = aws.getCallerIdentityOutput({}, parent);
 
+        // The key, the WAL bucket and its access log outlive any `pulumi destroy` or rename: a key scheduled for
+        // deletion makes every backup unreadable. Protected (the engine refuses to delete or replace them) and
+        // retained (dropped from the stack, never deleted in AWS): README "Tearing down".
+        const keep = { parent: this, protect: true, retainOnDelete: true } as const;
         const key = new aws.kms.Key(`${name}-key`, {
             description: `WAL-G archive and base backups of ${args.project}/${args.stack} (${args.region})`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: tags(`${name}-key`),
-        }, parent);
+        }, { ...keep });
         new aws.kms.Alias(`${name}-key`, { name: `alias/${args.project}-${args.stack}-wal`, targetKeyId: key.keyId }, parent);
 
         const bucket = new aws.s3.Bucket(`${name}-bucket`, {
@@ -80,7 +84,7 @@ export class WalBucket extends pulumi.ComponentResource {
                 walBucketName({ project: args.project, stack: args.stack, region: args.region, accountId })),
             forceDestroy: false,
             tags: tags(`${name}-bucket`),
-        }, parent);
+        }, { ...keep });
 
         const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
             bucket: bucket.id,
@@ -165,7 +169,7 @@ export class WalBucket extends pulumi.ComponentResource {
             bucket: bucket.bucket.apply(accessLogBucketName),
             forceDestroy: false,
             tags: tags(`${name}-access-logs`),
-        }, parent);
+        }, { ...keep });
         const logOwnership = new aws.s3.BucketOwnershipControls(`${name}-access-logs-ownership`, {
             bucket: logBucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },

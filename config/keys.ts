@@ -73,8 +73,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "edgeNodes", type: "integer", description: "Edge hosts (2 in a primary region for the keepalived pair).", default: 2 },
     { key: "appNodes", type: "integer", description: "App hosts (also the 3 Swarm managers' pool).", default: 3 },
     { key: "dataNodes", type: "integer", description: "Data hosts, one per zone.", default: 3 },
-    { key: "rollHost", type: "string", description: "The one host to roll in this update (e.g. app-1): replaced with the current AMI and user data. Every other host ignores both, so a change never takes more than this host down.", optional: true },
+    { key: "rollHost", type: "string", description: "The one host an update may replace (e.g. app-1): the only unprotected host, it takes the current user data, key pair and its hostAmis entry. Every other host is protected and ignores those, so no update replaces more than this host.", optional: true },
     { key: "rootVolumeGb", type: "integer", description: "Encrypted gp3 root volume size, GiB (20-2000).", default: 40 },
+    { key: "dataVolumeGb", type: "integer", description: "Size of each data host's EBS data volume, GiB (20-16384): every Docker volume of the host (Postgres, etcd, Redis) lives on it; it is protected, kept on delete and re-attached to the host's replacement. Grows in place.", default: 100 },
+    { key: "hostAmis", type: "string", description: "Explicit AMI per host, comma-separated host=ami-id pairs (e.g. data-2=ami-0123456789abcdef0). A listed host runs exactly that AMI (a new id replaces it: list it with rollHost); an unlisted host keeps the AMI amiSsmParameter named when it was created.", optional: true },
     // Service tiers
     { key: "frontendReplicas", type: "integer", description: "Frontend replicas (at least 3 in a primary region).", default: 3 },
     { key: "backendReplicas", type: "integer", description: "Backend replicas per colour (at least 3 in a primary region).", default: 3 },

@@ -46,6 +46,10 @@ export interface HaConfig {
         readonly sshUser: string;
         readonly sshKeyName?: string;
         readonly rootVolumeGb: number;
+        /** GiB of each data host's EBS data volume. */
+        readonly dataVolumeGb: number;
+        /** Explicit AMI per hostname (hosts not listed keep the AMI they were created with). */
+        readonly hostAmis: Readonly<Record<string, string>>;
         /** The one host (`<role>-<index>`) that takes the current AMI and user data in this update, by replacement. */
         readonly rollHost?: string;
         readonly pools: Readonly<Record<HostRole, { readonly count: number; readonly instanceType: string }>>;

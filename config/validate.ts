@@ -196,6 +196,8 @@ export function validateConfig(raw: RawConfig): HaConfig {
     const sshUser = nonEmpty("sshUser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name");
     const sshKeyName = text("sshKeyName");
     const rootVolumeGb = int("rootVolumeGb", 20, 2000);
+    // gp3's range is 1-16384 GiB; below 20 there is no room for Postgres, etcd and Redis together.
+    const dataVolumeGb = int("dataVolumeGb", 20, 16384);
     const minNodes = builtAs === "primary" ? { edge: 2, app: 3, data: 3 } : { edge: 1, app: 3, data: 3 };
     const pool = (role_: "edge" | "app" | "data") => {
         const count = int(`${role_}Nodes`, minNodes[role_], 50, `an integer from ${minNodes[role_]} to 50 in a region built as ${builtAs}`);
@@ -212,6 +214,21 @@ export function validateConfig(raw: RawConfig): HaConfig {
         const hosts = (["edge", "app", "data"] as const).map((r) => `${r}-0..${r}-${pools[r].count - 1}`).join(", ");
         if (existingSwarmHost !== undefined) bad("rollHost", rollHost, "is only used with the EC2 hosts this program creates, not with existingSwarmHost");
         else if (!m || Number(m[2]) >= pools[m[1] as "edge" | "app" | "data"].count) bad("rollHost", rollHost, `must be one host of this stack: ${hosts}`);
+    }
+
+    const hostAmisText = text("hostAmis");
+    const hostAmis: Record<string, string> = {};
+    if (hostAmisText !== undefined) {
+        const hosts = (["edge", "app", "data"] as const).map((r) => `${r}-0..${r}-${pools[r].count - 1}`).join(", ");
+        for (const pair of hostAmisText.split(",").map((p) => p.trim())) {
+            const m = /^((edge|app|data)-(\d+))=(ami-[0-9a-f]{8,17})$/.exec(pair);
+            if (existingSwarmHost !== undefined) bad("hostAmis", hostAmisText, "is only used with the EC2 hosts this program creates, not with existingSwarmHost");
+            else if (!m) bad("hostAmis", hostAmisText, `must be comma-separated <host>=<ami-id> pairs such as data-2=ami-0123456789abcdef0 (${JSON.stringify(pair)} is not)`);
+            else if (Number(m[3]) >= pools[m[2] as "edge" | "app" | "data"].count) bad("hostAmis", hostAmisText, `names ${m[1]}, not a host of this stack: ${hosts}`);
+            else if (m[1] in hostAmis) bad("hostAmis", hostAmisText, `lists ${m[1]} twice`);
+            else hostAmis[m[1]] = m[4];
+            if (existingSwarmHost !== undefined || !m) break;
+        }
     }
 
     // Tiers
@@ -331,7 +348,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
             alarmEmail,
             cloudflare: cloudflareEnabled ? { zoneId: cloudflareZoneId!, hostname: cloudflareHostname } : undefined,
         },
-        hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, pools, rollHost },
+        hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, dataVolumeGb, hostAmis, pools, rollHost },
         frontend: { replicas: frontendReplicas, image: frontendImage },
         backend: { replicas: backendReplicas, activeColor, image: backendImage, inactiveImage },
         postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },

@@ -34,6 +34,43 @@ export interface PlanDiff {
     readonly stack: string;
     readonly changes: Change[];
     readonly unchanged: number;
+    /**
+     * Why this plan must not be applied: more than one Swarm manager or data host replaced in one update, or a
+     * protected resource replaced or deleted (the engine would stop on it). Empty when it may go.
+     */
+    readonly refused: string[];
+}
+
+/** At most this many Swarm managers, and this many data hosts, are replaced by one update. */
+export const MAX_REPLACED_PER_UPDATE = { managers: 1, dataHosts: 1 } as const;
+
+/**
+ * The refusals of a set of changes. The engine refuses to replace a resource protected in both the old state and the
+ * program (pulumi/pulumi pkg/resource/deploy/step_generator.go: `new.Protect && old.Protect`) and to delete one
+ * protected in the old state (DeleteStep.Apply: `old.Protect`).
+ */
+export function refusals(changes: readonly Change[], before: ReadonlyMap<string, Res>, after: ReadonlyMap<string, Res>): string[] {
+    const out: string[] = [];
+    const replaced = changes.filter((c) => c.kind === "replace" && c.type === "aws:ec2/instance:Instance");
+    const tagsOf = (c: Change) => ((after.get(c.urn) ?? before.get(c.urn))?.inputs.tags ?? {}) as Record<string, string>;
+    const managers = replaced.filter((c) => tagsOf(c).swarm === "manager").map((c) => c.name);
+    const data = replaced.filter((c) => tagsOf(c).role === "data").map((c) => c.name);
+    if (managers.length > MAX_REPLACED_PER_UPDATE.managers) {
+        out.push(`replaces ${managers.length} Swarm managers in one update (${managers.join(", ")}): at most ${MAX_REPLACED_PER_UPDATE.managers} (README "Replacing a host")`);
+    }
+    if (data.length > MAX_REPLACED_PER_UPDATE.dataHosts) {
+        out.push(`replaces ${data.length} data hosts in one update (${data.join(", ")}): at most ${MAX_REPLACED_PER_UPDATE.dataHosts} (README "Replacing a host")`);
+    }
+    for (const c of changes) {
+        const old = before.get(c.urn);
+        if (c.kind === "replace" && old?.opts?.protect === true && after.get(c.urn)?.opts?.protect === true) {
+            out.push(`${c.name} (${c.type}) is protected and would be replaced: the engine stops the update (${c.type === "aws:ec2/instance:Instance" ? "name it in rollHost" : "README \"Tearing down\""})`);
+        }
+        if (c.kind === "delete" && old?.opts?.protect === true) {
+            out.push(`${c.name} (${c.type}) is protected and would be deleted: the engine stops the update (README "Tearing down")`);
+        }
+    }
+    return out;
 }
 
 type Res = PlanLike["resources"][number];
@@ -102,7 +139,7 @@ export function diffPlans(base: PlanLike, head: PlanLike): PlanDiff {
     }
     const order: Record<ChangeKind, number> = { delete: 0, replace: 1, update: 2, create: 3 };
     changes.sort((x, y) => Number(y.flagged) - Number(x.flagged) || order[x.kind] - order[y.kind] || x.urn.localeCompare(y.urn));
-    return { stack: head.stack, changes, unchanged };
+    return { stack: head.stack, changes, unchanged, refused: refusals(changes, before, after) };
 }
 
 const SECRET_KEY = /(password|passwd|secret|token|private_?key|auth_?pass|credential)/i;
@@ -144,6 +181,7 @@ export function formatDiff(d: PlanDiff, color = false): string {
     const c = counts(d);
     const red = (s: string) => (color ? `\x1b[31;1m${s}\x1b[0m` : s);
     const out = [`Stack ${d.stack}: +${c.create} to create, ~${c.update} to update, +-${c.replace} to replace, -${c.delete} to delete, ${d.unchanged} unchanged`];
+    for (const r of d.refused ?? []) out.push(red(`REFUSED: ${r}`));
     const flagged = d.changes.filter((x) => x.flagged);
     if (flagged.length) {
         out.push(red(`${flagged.length} STATEFUL resource(s) would be replaced or deleted:`));

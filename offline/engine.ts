@@ -40,7 +40,7 @@ export interface RecordedOptions {
     readonly deleteBeforeReplace?: boolean;
     readonly protect?: boolean;
     readonly retainOnDelete?: boolean;
-    /** URNs of the resources given in `dependsOn` (plain resources; an Output-valued dependsOn is not recorded). */
+    /** URNs of the explicit `dependsOn` resources (the engine orders creates, updates and deletes by them). */
     readonly dependsOn?: string[];
 }
 
@@ -148,16 +148,21 @@ export async function runOffline(opts: {
 
     // Imported only now, after setMocks: the program must not be evaluated before the mock engine exists.
     const { main } = await import("../program");
-    const created: { type: string; name: string; resource: import("@pulumi/pulumi").Resource; parent?: import("@pulumi/pulumi").Resource; options?: RecordedOptions; dependsOn: import("@pulumi/pulumi").Resource[] }[] = [];
+    const created: {
+        type: string;
+        name: string;
+        resource: import("@pulumi/pulumi").Resource;
+        parent?: import("@pulumi/pulumi").Resource;
+        options?: RecordedOptions;
+        dependsOn?: import("@pulumi/pulumi").Input<import("@pulumi/pulumi").Input<import("@pulumi/pulumi").Resource>[]> | import("@pulumi/pulumi").Input<import("@pulumi/pulumi").Resource>;
+    }[] = [];
     let failure: unknown;
     // The program's own outputs (still Outputs, secretness intact): runInPulumiStack returns them resolved to plain values.
     let programOutputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         // A (client-side) stack transformation sees every resource with its parent; the mock engine does not.
         pulumi.runtime.registerStackTransformation((args) => {
-            const deps = args.opts.dependsOn;
-            const dependsOn = (Array.isArray(deps) ? deps : deps && pulumi.Resource.isInstance(deps) ? [deps] : []).filter((d): d is import("@pulumi/pulumi").Resource => pulumi.Resource.isInstance(d));
-            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, options: recordedOptions(args.opts), dependsOn });
+            created.push({ type: args.type, name: args.name, resource: args.resource, parent: args.opts.parent, options: recordedOptions(args.opts), dependsOn: args.opts.dependsOn });
             return undefined;
         });
         try {
@@ -179,8 +184,8 @@ export async function runOffline(opts: {
         // The SDK keeps the provider a custom resource was registered with (explicit or inherited) in `__prov`.
         const prov = (c.resource as unknown as { __prov?: import("@pulumi/pulumi").ProviderResource }).__prov;
         const provider = prov ? await urnOf(prov) : undefined;
-        const deps = (await Promise.all(c.dependsOn.map((d) => urnOf(d)))).filter((u): u is string => u !== undefined);
-        const options: RecordedOptions | undefined = deps.length ? { ...c.options, dependsOn: deps } : c.options;
+        const deps = await dependsOnUrns(c.dependsOn);
+        const options = deps.length ? { ...c.options, dependsOn: deps } : c.options;
         resources.push({
             urn: (await urnOf(c.resource))!,
             type: c.type,
@@ -207,6 +212,17 @@ function recordedOptions(o: import("@pulumi/pulumi").CustomResourceOptions): Rec
     if (o.protect !== undefined) r.protect = o.protect;
     if (o.retainOnDelete !== undefined) r.retainOnDelete = o.retainOnDelete;
     return Object.keys(r).length ? r : undefined;
+}
+
+/** The URNs of a `dependsOn` option (a resource, a list, or Inputs of them), sorted. */
+async function dependsOnUrns(d: unknown): Promise<string[]> {
+    if (d === undefined || d === null) return [];
+    const pulumi = await import("@pulumi/pulumi");
+    const out = pulumi.output(d as import("@pulumi/pulumi").Input<string>) as unknown as import("@pulumi/pulumi").Output<unknown>;
+    const list = await new Promise<unknown>((resolve) => out.apply((v: unknown) => resolve(v)));
+    const items = (Array.isArray(list) ? list : [list]) as import("@pulumi/pulumi").Resource[];
+    const urns = await Promise.all(items.filter((r) => r && pulumi.Resource.isInstance(r)).map((r) => urnOf(r)));
+    return urns.filter((u): u is string => !!u).sort();
 }
 
 async function urnOf(r: import("@pulumi/pulumi").Resource | undefined): Promise<string | undefined> {

@@ -29,7 +29,7 @@ export interface PlanLike {
         parent?: string | null;
         id?: string;
         provider?: string;
-        opts?: { ignoreChanges?: string[]; protect?: boolean; deleteBeforeReplace?: boolean };
+        opts?: { ignoreChanges?: string[]; protect?: boolean; deleteBeforeReplace?: boolean; retainOnDelete?: boolean; dependsOn?: string[] };
         inputs: Record<string, unknown>;
     }[];
 }

@@ -42,6 +42,11 @@ export function prComment(i: CommentInput, max = MAX_COMMENT_CHARS): string {
             ` · cost: ${usd(i.costBefore.total)} → ${usd(i.costAfter.total)} per month (${signed(i.costAfter.total - i.costBefore.total)})`,
         "",
     ];
+    if (i.diff.refused?.length) {
+        head.push(`> [!CAUTION]`, `> **Refused**: this plan must not be applied as it is:`);
+        for (const r of i.diff.refused) head.push(`> - ${r}`);
+        head.push("");
+    }
     const flagged = i.diff.changes.filter((x) => x.flagged);
     if (flagged.length) {
         head.push(`> [!CAUTION]`, `> ${flagged.length} stateful resource(s) would be **replaced or deleted**:`);

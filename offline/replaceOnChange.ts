@@ -67,6 +67,9 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ReplaceRule>> = {
     "docker:index/network:Network": { paths: ["*"], source: `${DOCKER}/resource_docker_network.go (no Update: every input ForceNew)` },
     "docker:index/secret:Secret": { paths: ["*"], source: `${DOCKER}/resource_docker_secret.go (no Update)` },
     "docker:index/serviceConfig:ServiceConfig": { paths: ["*"], source: `${DOCKER}/resource_docker_config.go (no Update)` },
+    // Size, type, IOPS and throughput are modified in place (ModifyVolume); these are ForceNew.
+    "aws:ebs/volume:Volume": { paths: ["availabilityZone", "encrypted", "kmsKeyId", "snapshotId", "outpostArn"], source: `${AWS}/ec2/ebs_volume.go` },
+    "aws:ec2/volumeAttachment:VolumeAttachment": { paths: ["deviceName", "instanceId", "volumeId"], source: `${AWS}/ec2/ec2_volume_attachment.go` },
     "docker:index/volume:Volume": { paths: ["*"], source: `${DOCKER}/resource_docker_volume.go (no Update)` },
     "random:index/randomPassword:RandomPassword": { paths: ["*"], source: "terraform-provider-random internal/provider/resource_password.go (RequiresReplace)" },
     "random:index/randomString:RandomString": { paths: ["*"], source: "terraform-provider-random internal/provider/resource_string.go (RequiresReplace)" },

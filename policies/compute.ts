@@ -3,7 +3,7 @@
  * data that never stops a host), IAM (no `*` on `*`, names and descriptions as IAM accepts them), SSM parameter
  * names and AWS tags within the API's character sets and lengths.
  */
-import { forType, Props, ResourcePolicy, TYPES } from "./support";
+import { forStackType, forType, Props, ResourcePolicy, StackPolicy, TYPES } from "./support";
 
 export const ec2Imdsv2: ResourcePolicy = {
     name: "ec2-imdsv2",
@@ -185,4 +185,31 @@ export const awsTagsValid: ResourcePolicy = {
     },
 };
 
-export const computePolicies = [ec2Imdsv2, ec2VolumesEncrypted, ec2PublicIpEdgeOnly, ec2UserDataNoRestart, iamNoStarOnStar, iamTextValid, ssmParameterName, awsTagsValid];
+/**
+ * No `up` may replace more than one Swarm manager or more than one data host: replacing all three managers at once
+ * takes the Swarm from 3 to 6 managers and then loses 3 (no quorum); replacing all data hosts loses every copy of
+ * etcd, Postgres and Redis together. The engine refuses to replace (or delete) a protected resource
+ * (pulumi/pulumi pkg/resource/deploy/step_generator.go: `new.Protect && old.Protect` -> "unable to replace resource
+ * ... as it is currently marked for protection"), so at most the unprotected hosts can be replaced in one update.
+ * A policy sees each resource's `protect` (the analyzer's resource options), not the diff: it bounds the unprotected
+ * ones. The plan diff (offline/diff.ts) checks the replacements themselves.
+ */
+export const swarmHostsRollOneAtATime: StackPolicy = {
+    name: "swarm-hosts-roll-one-at-a-time",
+    description: "At most one Swarm manager and one data host are unprotected, so no update replaces more than one of each.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Protect every Swarm host (protect: true) except the one rollHost being replaced in this update.",
+    configSchema: { properties: { maxManagers: { type: "integer", minimum: 0, default: 1 }, maxDataHosts: { type: "integer", minimum: 0, default: 1 } } },
+    validateStack: forStackType(TYPES.instance, (rs, args, report) => {
+        const { maxManagers, maxDataHosts } = args.getConfig<{ maxManagers: number; maxDataHosts: number }>();
+        const open = rs.filter((r) => r.opts?.protect !== true);
+        const tags = (r: (typeof rs)[number]) => ((r.props as Props).tags ?? {}) as Record<string, string>;
+        const managers = open.filter((r) => tags(r).swarm === "manager").map((r) => r.name);
+        const data = open.filter((r) => tags(r).role === "data").map((r) => r.name);
+        if (managers.length > maxManagers) report(`${managers.length} Swarm managers are unprotected (${managers.join(", ")}): one update could replace them together and lose the Raft quorum; at most ${maxManagers}`);
+        if (data.length > maxDataHosts) report(`${data.length} data hosts are unprotected (${data.join(", ")}): one update could replace them together and lose every copy of the data; at most ${maxDataHosts}`);
+    }),
+};
+
+export const computePolicies = [ec2Imdsv2, ec2VolumesEncrypted, ec2PublicIpEdgeOnly, ec2UserDataNoRestart, iamNoStarOnStar, iamTextValid, ssmParameterName, awsTagsValid, swarmHostsRollOneAtATime];

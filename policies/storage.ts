@@ -215,4 +215,24 @@ export const kmsAliasName: ResourcePolicy = {
     }),
 };
 
-export const storagePolicies = [s3BucketVersioned, s3BucketSseKms, s3PublicAccessBlocked, s3TlsOnly, s3Lifecycle, s3AccessLogged, s3BucketName, kmsKeyRotation, kmsAliasName];
+/**
+ * What holds data or decrypts it is protected: a `pulumi destroy`, a rename or a replacing change is refused by the
+ * engine instead of deleting it (a KMS key scheduled for deletion makes every backup unreadable). The program also
+ * sets `retainOnDelete` on them (dropped from the stack, never deleted in AWS); the analyzer's resource options do
+ * not carry it (pulumi/pulumi plugin.AnalyzerResourceOptions: protect, ignoreChanges, deleteBeforeReplace, ...), so
+ * the plan test checks that one (test/hostLifecycle.test.ts).
+ */
+export const dataStoresProtected: ResourcePolicy = {
+    name: "data-stores-protected",
+    description: "KMS keys, S3 buckets and EBS data volumes are protected against deletion and replacement.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set the resource options protect: true and retainOnDelete: true (README \"Tearing down\" removes them on purpose).",
+    validateResource: [TYPES.kmsKey, TYPES.bucket, "aws:ebs/volume:Volume"].map((type) =>
+        forType(type, (_p, args, report) => {
+            if (args.opts?.protect !== true) report(`${type.split(":").pop()} ${args.name} is not protected: a destroy, rename or replacing change would delete it`);
+        }),
+    ),
+};
+
+export const storagePolicies = [s3BucketVersioned, s3BucketSseKms, s3PublicAccessBlocked, s3TlsOnly, s3Lifecycle, s3AccessLogged, s3BucketName, kmsKeyRotation, kmsAliasName, dataStoresProtected];

@@ -28,10 +28,11 @@ async function cli(argv: string[]): Promise<number> {
     if (argv.includes("--markdown")) {
         const job = await prJob(root, stack, base, regionOf(root, stack), { npmCi });
         text = job.comment;
-        code = blocks(job.policy) ? 1 : 0;
+        code = blocks(job.policy) || job.diff.refused.length > 0 ? 1 : 0;
     } else {
         const diff = diffPlans(planAtRef(root, base, stack, { npmCi }), planIn(root, stack));
         text = argv.includes("--json") ? JSON.stringify(diff, null, 2) + "\n" : formatDiff(diff, process.stdout.isTTY === true && !argv.includes("--no-color"));
+        code = diff.refused.length > 0 ? 1 : 0;
     }
     if (out) fs.writeFileSync(out, text);
     else process.stdout.write(text);

@@ -38,7 +38,8 @@ async function cli(argv: string[]): Promise<number> {
     if (out) fs.writeFileSync(out, job.comment);
     else process.stdout.write(job.comment);
     process.stderr.write(formatReport(job.policy));
-    return blocks(job.policy) ? 1 : 0;
+    for (const r of job.diff.refused) process.stderr.write(`REFUSED: ${r}\n`);
+    return blocks(job.policy) || job.diff.refused.length > 0 ? 1 : 0;
 }
 
 cli(process.argv.slice(2)).then(

@@ -145,6 +145,10 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["zones are zones of the stack's region", P, { availabilityZones: "us-east-1a,us-east-1b,us-west-2c" }, "availabilityZones", /"us-west-2c" is not a zone of us-east-1/],
         ["zones are listed once each", P, { availabilityZones: "us-east-1a,us-east-1b,us-east-1a" }, "availabilityZones", /must not list a zone twice/],
         ["zones match availabilityZoneCount", P, { availabilityZones: "us-east-1a,us-east-1b,us-east-1c,us-east-1d" }, "availabilityZones", /exactly availabilityZoneCount \(3\) zones/],
+        ["data volumes are 20 GiB to gp3's 16 TiB", P, { dataVolumeGb: "10" }, "dataVolumeGb", /an integer from 20 to 16384/],
+        ["hostAmis are host=ami-id pairs", P, { hostAmis: "data-2:ami-0123456789abcdef0" }, "hostAmis", /<host>=<ami-id> pairs/],
+        ["hostAmis name hosts of this stack", P, { hostAmis: "data-3=ami-0123456789abcdef0" }, "hostAmis", /names data-3, not a host of this stack/],
+        ["hostAmis list a host once", P, { hostAmis: "app-1=ami-0123456789abcdef0,app-1=ami-0fedcba9876543210" }, "hostAmis", /lists app-1 twice/],
         ["unknown keys are typos", P, { frontendReplica: "3" }, "frontendReplica", /not a key this program reads/],
         ["the alert webhook is required, as a secret", P, { alertWebhookUrl: undefined }, "alertWebhookUrl", /pulumi config set --secret alertWebhookUrl <value> --stack us-east-1/],
     ];

@@ -75,7 +75,7 @@ describe("policy pack shape", () => {
         }
     });
     it("every policy is exercised by an area test file (its exported constant is used there)", async () => {
-        const tests = ["storage", "network", "containers", "stack"].map((a) => fs.readFileSync(path.join(ROOT, `test/policies.${a}.test.ts`), "utf8")).join("\n");
+        const tests = ["storage", "network", "containers", "stack", "lifecycle"].map((a) => fs.readFileSync(path.join(ROOT, `test/policies.${a}.test.ts`), "utf8")).join("\n");
         const exported = new Map<unknown, string>();
         for (const m of ["storage", "network", "compute", "containers", "dns", "stack"]) {
             for (const [k, v] of Object.entries(await import(`../policies/${m}`))) exported.set(v, k);

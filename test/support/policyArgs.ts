@@ -30,7 +30,7 @@ export interface ResourceCase {
     readonly type: string;
     readonly props: Record<string, unknown>;
     readonly name?: string;
-    readonly opts?: { ignoreChanges?: string[] };
+    readonly opts?: { ignoreChanges?: string[]; protect?: boolean };
     readonly provider?: { type: string; props: Record<string, unknown> };
     readonly config?: Record<string, unknown>;
     readonly stackTags?: Map<string, string>;
@@ -48,7 +48,7 @@ export async function runResource(policy: PackPolicy, c: ResourceCase): Promise<
         props,
         urn,
         name: c.name ?? "subject",
-        opts: { protect: false, ignoreChanges: c.opts?.ignoreChanges ?? [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+        opts: { protect: c.opts?.protect ?? false, ignoreChanges: c.opts?.ignoreChanges ?? [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
         asType: (cls: unknown) => (typeOf(cls) === c.type ? props : undefined),
         ...(c.provider ? { provider: { ...c.provider, urn: `urn:pulumi:test::ops-center-ha::${c.provider.type}::p`, name: "p" } } : {}),
     };
@@ -69,6 +69,7 @@ export interface StackResource {
     readonly type: string;
     readonly name: string;
     readonly props: Record<string, unknown>;
+    readonly opts?: { protect?: boolean };
 }
 
 /** Runs a stack policy on a set of resources; returns its messages, or "not-applicable". */
@@ -78,7 +79,7 @@ export async function runStack(policy: PackPolicy, resources: readonly StackReso
         const props = unknownCheckingProxy(JSON.parse(JSON.stringify(r.props)));
         return {
             type: r.type, props, urn: `urn:pulumi:test::ops-center-ha::${r.type}::${r.name}`, name: r.name,
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: { protect: r.opts?.protect ?? false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
             dependencies: [], propertyDependencies: {},
             isType: (cls: unknown) => typeOf(cls) === r.type,
             asType: (cls: unknown) => (typeOf(cls) === r.type ? props : undefined),
