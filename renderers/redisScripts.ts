@@ -3,8 +3,7 @@
  * password from the Swarm secret to a writable copy of the rendered config) and the hourly RDB copy to S3.
  * Pure: typed input -> script text. Re-exported by ./redis.
  */
-import { REDIS_DEFAULTS, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
-import type { RedisAddress } from "./redis";
+import { REDIS_DEFAULTS, RedisAddress, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
 /** `host:port` words of the sentinels, checked. */
 function sentinelWords(field: string, list: readonly RedisAddress[] | undefined): string {
