@@ -175,6 +175,12 @@ export function patroniDcsSection(s: PatroniSettings, standby?: StandbyClusterSo
         // Not strict: with every replica gone, the leader keeps accepting writes (availability over a second copy).
         synchronous_mode_strict: s.synchronousModeStrict,
         maximum_lag_on_failover: s.maximumLagOnFailover,
+        // DCS failsafe mode (Patroni >= 3.0; docs "DCS Failsafe Mode"): when the leader cannot update its lock because
+        // etcd is unreachable (lost quorum: two etcd members down at once during host replacements or a roll), it
+        // stays primary as long as every member of the cluster (the /failsafe key) answers its POST /failsafe over
+        // the REST API, instead of demoting itself and stopping writes although Postgres is healthy. A leader that
+        // cannot reach a member still demotes, and with etcd down no member can take the lock, so no split brain.
+        failsafe_mode: true,
         postgresql: {
             use_pg_rewind: true,
             use_slots: true,

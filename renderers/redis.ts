@@ -8,17 +8,11 @@
  */
 
 import { TCP_KEEPALIVE } from "../lib/keepalive";
-import { REDIS_DEFAULTS, checkBind, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
+import { REDIS_DEFAULTS, RedisAddress, checkBind, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
 export { REDIS_DEFAULTS } from "./redisDefaults";
 
-/** A host and port as other nodes reach it. */
-export interface RedisAddress {
-    /** Hostname (Swarm service DNS name) or IP address. */
-    readonly host: string;
-    /** TCP port. */
-    readonly port: number;
-}
+export type { RedisAddress } from "./redisDefaults";
 
 /** Input of {@link renderRedisConf}: one Redis node. */
 export interface RedisNodeInput {

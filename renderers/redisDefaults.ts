@@ -52,6 +52,14 @@ export const REDIS_DEFAULTS = {
 } as const;
 
 /** @internal Throws an Error naming the field, the bad value and what is allowed. */
+/** A host and port as other nodes reach it. */
+export interface RedisAddress {
+    /** Hostname (Swarm service DNS name) or IP address. */
+    readonly host: string;
+    /** TCP port. */
+    readonly port: number;
+}
+
 export function fail(field: string, value: unknown, allowed: string): never {
     throw new Error(`redis: ${field} is ${JSON.stringify(value)}; allowed: ${allowed}`);
 }

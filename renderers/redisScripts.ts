@@ -4,8 +4,7 @@
  * Pure: typed input -> script text. Re-exported by ./redis.
  */
 import { redisRestoreWaitLines } from "./redisRestore";
-import { REDIS_DEFAULTS, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
-import type { RedisAddress } from "./redis";
+import { REDIS_DEFAULTS, RedisAddress, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
 /** `host:port` words of the sentinels, checked. */
 function sentinelWords(field: string, list: readonly RedisAddress[] | undefined): string {

@@ -158,6 +158,7 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
         assert.deepEqual(spec(plan(), "opscenter-socket-proxy").TaskTemplate.ContainerSpec.Mounts, [
             { Type: "bind", Target: "/var/run/docker.sock", Source: "/var/run/docker.sock", ReadOnly: true },
         ]);
+        // etcd starts through its rendered entrypoint (renderers/etcd.ts renderEtcdEntrypoint), which execs etcd.
         assert.deepEqual(spec(plan(), "opscenter-etcd-1").TaskTemplate.ContainerSpec.Command, ["/bin/sh", "/etc/ops-center/etcd-entrypoint.sh"]);
     });
 
