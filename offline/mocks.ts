@@ -57,7 +57,8 @@ export class OfflineMocks implements Mocks {
             throw new Error(`two resources of type ${args.type} are both named ${args.name}: names must be unique per type`);
         }
         const before = this.prior?.get(key);
-        const id = before?.id ?? `${args.name}-${digest(key, 8)}`;
+        // EC2 instance ids have AWS's shape (i- and 17 hex digits): the Docker provider's SSH target is one (lib/sshPath.ts).
+        const id = before?.id ?? (args.type === "aws:ec2/instance:Instance" ? `i-${digest(key, 17)}` : `${args.name}-${digest(key, 8)}`);
         this.ids.set(key, id);
         const state = before?.state ?? { ...args.inputs, ...this.computed(args, id), ...this.readBack(args) };
         this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });
