@@ -54,6 +54,7 @@ import type { HaConfig, HostRole } from "../config/types";
 import { planNodes } from "../lib/placement";
 import { notLiveReason, pickLiveManager, PlannedManager } from "../lib/swarmManagers";
 import { renderCloudInit, swarmSsmPrefix } from "../renderers/cloudInit";
+import { dockerSshPath } from "../lib/sshPath";
 
 /** Tag that marks this stack's edge instances; the edge role may associate the EIP only to instances carrying it. */
 export const EDGE_VIP_TAG = "opscenter-edge-vip";
@@ -96,8 +97,12 @@ export interface SwarmHostsArgs {
         /** Names on the certificate; only their `_acme-challenge.` TXT records may be changed. */
         readonly domains: readonly string[];
     };
-    /** How the Docker provider reaches app-0 over SSH: through the edge EIP (default) or directly (VPN). */
-    readonly dockerSshVia?: "edgeJump" | "private";
+    /**
+     * How the Docker provider reaches app-0 over SSH: an SSM Session Manager session to its instance id (default,
+     * lib/sshPath.ts), through the edge EIP as a jump, or directly (VPN). The last two check host keys against the
+     * deployer's own known_hosts (StrictHostKeyChecking yes), never `accept-new`.
+     */
+    readonly dockerSshVia?: "ssm" | "edgeJump" | "private";
     /**
      * Also run the SSM Agent on app and data hosts, with Session Manager shells (default false). Edge hosts always
      * run it: the edge tier applies keepalived's files through a State Manager association.
@@ -141,9 +146,10 @@ export class SwarmHosts extends pulumi.ComponentResource {
         if (existing !== undefined) {
             this.nodes = [];
             this.dockerHost = pulumi.output(existing);
+            // An existing Swarm's manager key must already be in the deployer's known_hosts: never trust on first use.
             this.provider = new docker.Provider(`${name}-docker`, {
                 host: existing,
-                sshOpts: existing.startsWith("ssh://") ? ["-o", "StrictHostKeyChecking=accept-new"] : undefined,
+                sshOpts: existing.startsWith("ssh://") ? ["-o", "StrictHostKeyChecking=yes", "-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/cm-ops-center-ha-%C", "-o", "ControlPersist=10m"] : undefined,
             }, parent);
             this.registerOutputs({ dockerHost: this.dockerHost, nodes: [] });
             return;
@@ -154,7 +160,10 @@ export class SwarmHosts extends pulumi.ComponentResource {
 
         const prefix = swarmSsmPrefix(args.stack);
         const edgePrefix = args.edgeParameterPrefix ?? `/ops-center-ha/${args.stack}/edge`;
-        const agentOn: Record<HostRole, boolean> = { edge: true, app: args.ssmSessionManager ?? false, data: args.ssmSessionManager ?? false };
+        const via = args.dockerSshVia ?? "ssm";
+        // SSM sessions to the managers need the agent and the ssmmessages channel on the app hosts.
+        const sessionsOn: Record<HostRole, boolean> = { edge: args.ssmSessionManager ?? false, app: (args.ssmSessionManager ?? false) || via === "ssm", data: args.ssmSessionManager ?? false };
+        const agentOn: Record<HostRole, boolean> = { edge: true, app: sessionsOn.app, data: sessionsOn.data };
         const user = args.hosts.sshUser;
         const tags = (n: string, extra: Record<string, string> = {}) => ({ ...args.tags, ...extra, Name: n });
         const identity = aws.getCallerIdentityOutput({}, parent);
@@ -202,7 +211,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                           { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter",
                             Resource: ["manager-token", "worker-token", "manager-addr", "initialised"].map((p) => paramArn(p)) },
                           { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter",
-                            Resource: ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "initialised", "managers/app-*", "nodes/app-*"].map((p) => paramArn(p)) },
+                            Resource: ["manager-token", "worker-token", "manager-addr", "manager-instance-id", "initialised", "managers/app-*", "nodes/app-*", "hostkeys/i-*"].map((p) => paramArn(p)) },
                           { Sid: "SwarmNodeLabels", Effect: "Allow", Action: "ssm:GetParametersByPath",
                             Resource: ["nodes", "managers"].map((p) => paramArn(p)) },
                           ssmKms(["kms:Encrypt", "kms:Decrypt"], [paramArn("manager-token"), paramArn("worker-token")]),
@@ -210,7 +219,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     : [
                           { Sid: "SwarmRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: ["worker-token", "manager-addr"].map((p) => paramArn(p)) },
                           { Sid: "SwarmManagers", Effect: "Allow", Action: "ssm:GetParametersByPath", Resource: paramArn("managers") },
-                          { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter", Resource: paramArn(`nodes/${role}-*`) },
+                          { Sid: "SwarmWrite", Effect: "Allow", Action: "ssm:PutParameter", Resource: [paramArn(`nodes/${role}-*`), paramArn("hostkeys/i-*")] },
                           ssmKms(["kms:Decrypt"], [paramArn("worker-token"), ...(role === "edge" ? [paramArn("*", edgePrefix)] : [])]),
                       ];
             if (agentOn[role]) {
@@ -223,7 +232,7 @@ export class SwarmHosts extends pulumi.ComponentResource {
                         "ssm:PutComplianceItems", "ssm:PutInventory",
                         "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
                         "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
-                        ...(args.ssmSessionManager
+                        ...(sessionsOn[role]
                             ? ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
                             : []),
                     ],
@@ -366,17 +375,22 @@ export class SwarmHosts extends pulumi.ComponentResource {
             .filter(({ node }) => node.join !== "worker")
             .map(({ node, instance }) => pulumi.all([instance.id, instance.privateIp]).apply(([instanceId, privateIp]): PlannedManager => ({ hostname: node.hostname, instanceId, privateIp })));
         const readiness = args.readiness ?? READINESS_DEFAULTS;
-        this.dockerHost = pulumi.all(managers).apply(async (ms) => {
-            if (readiness === "skip") return `ssh://${user}@${ms[0].privateIp}`;
+        const chosen = pulumi.all(managers).apply(async (ms) => {
+            if (readiness === "skip") return ms[0];
             // A preview looks once and falls back to app-0; an update waits (bounded) for a live manager.
             const preview = pulumi.runtime.isDryRun();
             const live = await waitForLiveManager(prefix, ms, preview ? { attempts: 1, intervalSeconds: 0 } : readiness, this, !preview);
-            return `ssh://${user}@${(live ?? ms[0]).privateIp}`;
+            return live ?? ms[0];
         });
-        const strict = ["-o", "StrictHostKeyChecking=accept-new"];
-        const sshOpts = (args.dockerSshVia ?? "edgeJump") === "private"
-            ? pulumi.output(strict)
-            : eip.publicIp.apply((vip) => [...strict, "-o", `ProxyCommand=ssh -o StrictHostKeyChecking=accept-new -W %h:%p ${user}@${vip}`]);
+        const sshPath = (m: PlannedManager) => dockerSshPath({ user, instanceId: m.instanceId, region: args.region, hostKeyParameterPrefix: `${prefix}/hostkeys` });
+        this.dockerHost = chosen.apply((m) => (via === "ssm" ? sshPath(m).host : `ssh://${user}@${m.privateIp}`));
+        // Strict host keys on every path (no accept-new: one EIP is served by two edge hosts in turn).
+        const strict = ["-o", "StrictHostKeyChecking=yes", "-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/cm-ops-center-ha-%C", "-o", "ControlPersist=10m"];
+        const sshOpts = via === "ssm"
+            ? chosen.apply((m) => sshPath(m).sshOpts)
+            : via === "private"
+              ? pulumi.output(strict)
+              : eip.publicIp.apply((vip) => [...strict, "-o", `ProxyCommand=ssh -o StrictHostKeyChecking=yes -W %h:%p ${user}@${vip}`]);
         this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, parent);
 
         this.registerOutputs({

@@ -59,8 +59,9 @@ export class OfflineMocks implements Mocks {
             throw new Error(`two resources of type ${args.type} are both named ${args.name}: names must be unique per type`);
         }
         const before = this.prior?.get(key);
-        // EBS volume ids keep AWS's form: the data host's script finds its volume by it (renderers/dataVolume.ts).
-        const id = before?.id ?? (args.type === "aws:ebs/volume:Volume" ? `vol-${digest(key, 17)}` : `${args.name}-${digest(key, 8)}`);
+        // Ids keep AWS's shape where the program reads them: an EBS volume's (the data host's script finds its volume by
+        // it, renderers/dataVolume.ts) and an EC2 instance's (the Docker provider's SSH target is one, lib/sshPath.ts).
+        const id = before?.id ?? (args.type === "aws:ebs/volume:Volume" ? `vol-${digest(key, 17)}` : args.type === "aws:ec2/instance:Instance" ? `i-${digest(key, 17)}` : `${args.name}-${digest(key, 8)}`);
         this.ids.set(key, id);
         const state = before?.state ?? { ...args.inputs, ...this.computed(args, id), ...this.readBack(args) };
         this.records.set(key, { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });

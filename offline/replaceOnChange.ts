@@ -33,6 +33,7 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ReplaceRule>> = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": { paths: ["securityGroupId"], source: `${AWS}/ec2/vpc_security_group_ingress_rule.go (RequiresReplace)` },
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": { paths: ["securityGroupId"], source: `${AWS}/ec2/vpc_security_group_egress_rule.go (RequiresReplace)` },
     "aws:ec2/eip:Eip": { paths: ["domain", "networkBorderGroup", "publicIpv4Pool", "customerOwnedIpv4Pool", "ipamPoolId", "address"], source: `${AWS}/ec2/ec2_eip.go` },
+    "aws:ec2/eipAssociation:EipAssociation": { paths: ["allocationId", "allowReassociation", "instanceId", "networkInterfaceId", "privateIpAddress", "publicIp"], source: `${AWS}/ec2/ec2_eip_association.go (every argument ForceNew; delete ignores InvalidAssociationID.NotFound)` },
     "aws:ec2/natGateway:NatGateway": { paths: ["allocationId", "subnetId", "connectivityType", "privateIp"], source: `${AWS}/ec2/vpc_nat_gateway.go` },
     "aws:ec2/internetGateway:InternetGateway": { paths: [], source: `${AWS}/ec2/vpc_internet_gateway.go (vpc_id updates by attach/detach)` },
     "aws:ec2/route:Route": { paths: ["routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"], source: `${AWS}/ec2/vpc_route.go` },

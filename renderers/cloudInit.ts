@@ -26,6 +26,7 @@ import { overlaps, parseCidr } from "../lib/cidr";
 import type { HostRole } from "../config/types";
 import type { SwarmJoin } from "../lib/placement";
 import { DATA_VOLUME_DEFAULTS, renderDataVolumeScript } from "./dataVolume";
+import { publishHostKeyCommand, SSH_PATH_DEFAULTS } from "../lib/sshPath";
 import { KEEPALIVED_DEFAULTS } from "./keepalived";
 
 /** Production defaults, shared by the SwarmHosts component and the tests. */
@@ -460,6 +461,10 @@ export function renderCloudInit(input: CloudInitInput): string {
     }
     files.push(...hostCareFiles(input.role));
     if (manager) {
+        // The Docker provider multiplexes its sessions over one SSH connection (lib/sshPath.ts): more than sshd's default 10.
+        files.push({ path: "/etc/ssh/sshd_config.d/60-ops-center.conf", permissions: "0644", content: `# ops-center-ha: the Docker provider's multiplexed sessions (ControlMaster)\nMaxSessions ${SSH_PATH_DEFAULTS.managerMaxSessions}\n` });
+    }
+    if (manager) {
         files.push(
             { path: d.labelerPath, permissions: "0755", content: renderSwarmLabelerScript(input) },
             {
@@ -493,6 +498,9 @@ export function renderCloudInit(input: CloudInitInput): string {
             ["systemctl", "enable", "--now", "--no-block", "ops-swarm-bootstrap.service"],
             ...(manager ? [["systemctl", "enable", "--now", "ops-swarm-label.timer"]] : []),
             ["systemctl", "enable", "--now", "ops-docker-prune.timer"],
+            // Publish this host's SSH host key by instance id: the Docker provider checks it strictly (lib/sshPath.ts).
+            ["sh", "-c", publishHostKeyCommand(input.region, `${input.ssmPrefix}/hostkeys`)],
+            ...(manager ? [["systemctl", "reload", "ssh"]] : []),
             // systemd-sysctl read /etc/sysctl.d before cloud-init wrote the file: apply it now (later boots apply it themselves).
             ...(input.role === "data" ? [["sysctl", "-p", d.redisSysctlPath]] : []),
             // Edge: the unprivileged user of keepalived's track/notify scripts, and the AWS CLI where the notify
