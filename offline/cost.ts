@@ -54,6 +54,10 @@ export function costOfPlan(plan: PlanLike, region: string, usage: UsageAssumptio
     }
     const gb = instances.reduce((s, i) => s + Number(i.rootBlockDevice?.volumeSize ?? 8) + ((i.ebsBlockDevices ?? []) as P[]).reduce((t, d) => t + Number(d.volumeSize ?? 0), 0), 0);
     add("EBS", "gp3 volumes", gb, "GB-month", prices.ebsGp3GbMonth);
+    // The data hosts' own volumes (retained across host replacements), priced like the root volumes: gp3 at baseline.
+    const volumes = of("aws:ebs/volume:Volume").map((r) => r.inputs as P);
+    for (const v of volumes) if (v.type !== undefined && v.type !== "gp3") assumptions.push(`EBS volume type ${v.type} priced as gp3`);
+    add("EBS", "gp3 data volumes", volumes.reduce((s, v) => s + Number(v.size ?? 0), 0), "GB-month", prices.ebsGp3GbMonth);
     if (instances.some((i) => i.rootBlockDevice?.volumeSize === undefined)) assumptions.push("a root volume without volumeSize is the AMI's 8 GB");
 
     // NAT gateways, and public IPv4 addresses (Elastic IPs and auto-assigned ones).

@@ -125,6 +125,17 @@ describe("cost", () => {
         assert.ok(e.total > w.total && w.total > 0, `${e.total} ${w.total}`);
         for (const c of [e, w]) assert.ok(!c.assumptions.some((a) => a.startsWith("NO PRICE")));
     });
+    it("both stacks: the data hosts' own EBS volumes (aws:ebs/volume:Volume) are priced with the root volumes", () => {
+        for (const stack of ["us-east-1", "us-west-2"]) {
+            const p = planStack(stack);
+            const gbOf = (t: string, f: (i: Record<string, any>) => number) => p.resources.filter((r) => r.type === t).reduce((s, r) => s + f(r.inputs as Record<string, any>), 0);
+            const volumes = gbOf("aws:ebs/volume:Volume", (i) => Number(i.size));
+            const roots = gbOf("aws:ec2/instance:Instance", (i) => Number(i.rootBlockDevice?.volumeSize ?? 8));
+            assert.ok(volumes > 0, `${stack}: no data volume in the plan`);
+            const ebs = costOfPlan(p as PlanLike, stack).lines.filter((l) => l.category === "EBS").reduce((s, l) => s + l.quantity, 0);
+            assert.equal(ebs, roots + volumes, stack);
+        }
+    });
 });
 
 describe("PR comment", () => {
