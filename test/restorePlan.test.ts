@@ -5,6 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { redisRestoreMarker } from "../renderers/redisRestore";
 import { ofType, planStack, unwrap } from "./harness";
 
 const SOURCE = {
@@ -66,10 +67,16 @@ describe("plan with restore set (us-east-1)", () => {
         assert.deepEqual(restore.taskSpec.containerSpec.mounts.map((m: any) => [m.source, m.target]), [["opscenter-redis-1-data", "/data"]]);
         assert.deepEqual(restore.taskSpec.placement.constraints, r1.taskSpec.placement.constraints);
         const configs = (p: ReturnType<typeof plan>, n: string) => ofType(p, "docker:index/serviceConfig:ServiceConfig").filter((c) => String(unwrap(c.inputs.name)).includes(n));
-        const startNames = r1.taskSpec.containerSpec.configs.map((c: any) => c.configName as string);
-        assert.ok(startNames.some((n: string) => n.startsWith("opscenter-redis-start-restore")), startNames.join(", "));
+        // redis-1's own start script (it also asks the sentinels, issue 12) waits for the restore step's marker;
+        // redis-2's does not.
+        const startScript = (svc: any) => {
+            const m = svc.taskSpec.containerSpec.configs.find((c: any) => c.fileName === "/usr/local/bin/ops-redis-start.sh");
+            const cfg = ofType(plan(), "docker:index/serviceConfig:ServiceConfig").find((c) => c.inputs.name === m.configName);
+            return Buffer.from(String(cfg!.inputs.data), "base64").toString("utf8");
+        };
+        assert.ok(startScript(r1).includes(redisRestoreMarker()), "redis-1 waits for the restore marker");
         assert.ok(configs(plan(), "redis-restore").length >= 1);
         const r2 = service(plan(), "opscenter-redis-2");
-        assert.ok(!r2.taskSpec.containerSpec.configs.some((c: any) => String(c.configName).startsWith("opscenter-redis-start-restore")));
+        assert.ok(!startScript(r2).includes(redisRestoreMarker()), "redis-2 does not wait");
     });
 });

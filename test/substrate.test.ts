@@ -277,10 +277,13 @@ for (const stack of STACKS) {
                 assert.deepEqual(trust.map((s) => s.Principal), [{ Service: "ec2.amazonaws.com" }]);
             }
         });
-        it("one Docker provider, talking to a manager over ssh://", () => {
+        it("one Docker provider, talking to a manager over ssh:// by its instance id (the SSM session path)", () => {
             const hosts = ofType(plan(), T.docker).map((r) => inp(r).host);
             assert.deepEqual(hosts, [plan().outputs.dockerHost]);
-            assert.match(String(hosts[0]), /^ssh:\/\/admin@\d+\.\d+\.\d+\.\d+$/);
+            const id = /^ssh:\/\/admin@(i-[0-9a-f]{17})$/.exec(String(hosts[0]))?.[1];
+            assert.ok(id, String(hosts[0]));
+            const managers = ofType(plan(), "aws:ec2/instance:Instance").filter((r) => /-app-\d$/.test(r.name)).map((r) => r.id);
+            assert.ok(managers.includes(id), `${id} is not a manager's instance id (${managers.join(", ")})`);
         });
     });
 

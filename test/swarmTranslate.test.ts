@@ -84,7 +84,7 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
         const s = spec(plan(), "opscenter-backend-blue");
         assert.equal(s.TaskTemplate.ContainerSpec.StopGracePeriod, 30e9);
         assert.deepEqual(s.TaskTemplate.ContainerSpec.Healthcheck, { Test: ["CMD", "curl", "-fsS", "http://localhost:8084/health"], Interval: 15e9, Timeout: 5e9, StartPeriod: 60e9, Retries: 3 });
-        assert.deepEqual(s.TaskTemplate.RestartPolicy, { Condition: "on-failure", Delay: 5e9, MaxAttempts: 5, Window: 120e9 });
+        assert.deepEqual(s.TaskTemplate.RestartPolicy, { Condition: "any", Delay: 5e9 });
     });
 
     it("resources: limits.nanoCpus/memoryBytes and reservation -> Limits/Reservations", () => {

@@ -56,6 +56,9 @@ async function probe(mode: string): Promise<string> {
         },
         walBucket: { arn: "arn:aws:s3:::wal", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k" },
         readiness: { attempts: 3, intervalSeconds: 0.05 },
+        // The private path names the chosen manager by its IP, which this probe reports; the default SSM path names it
+        // by instance id (test/sshPath.test.ts covers that form).
+        dockerSshVia: "private",
     });
     // Output.promise() is internal but the only way to see a rejected Output here.
     const promise = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
