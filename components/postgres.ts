@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
-import { ETCD_DEFAULTS, ETCD_ENTRYPOINT_FILE, renderEtcdEntrypoint } from "../renderers/etcd";
+import { ETCD_DEFAULTS, ETCD_ENTRYPOINT_FILE, etcdHealthcheck, renderEtcdEntrypoint } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, SpiloRestoreSource, spiloRolePasswordFiles } from "../renderers/patroni";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
@@ -93,8 +93,9 @@ export class Postgres extends pulumi.ComponentResource {
                             commands: ["/bin/sh", ETCD_ENTRYPOINT_FILE],
                             configs: [mountConfig(entry, ETCD_ENTRYPOINT_FILE, 0o555)],
                             mounts: [{ type: "volume", source: `${ctx.prefix}-${m}-data`, target: ETCD_DEFAULTS.dataDir }],
-                            // etcdctl ships in the image (lib/images.ts etcdImage); the member serves clients on 0.0.0.0.
-                            healthcheck: healthcheck(["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_DEFAULTS.clientPort}`, "--command-timeout=2s", "endpoint", "health"], { interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
+                            // etcdctl ships in the image (lib/images.ts etcdImage); the member serves clients on 0.0.0.0. Local, no quorum
+                            // (renderers/etcd.ts etcdHealthcheck): a joining member must turn healthy to be resolvable.
+                            healthcheck: healthcheck(etcdHealthcheck(ETCD_DEFAULTS.clientPort), { interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
                         },
                         resources: swarmResources("etcd"),
                         placement: { constraints: pin(i), maxReplicas: 1 },

@@ -65,6 +65,17 @@ export function etcdMemberArgs(input: EtcdMemberInput): string[] {
     ];
 }
 
+/**
+ * The etcd service's Docker health check (`CMD` form; the image has etcdctl and no HTTP client): a serializable read
+ * served by this member alone, with no quorum and no leader needed, as kubeadm's etcd liveness probe
+ * (`/health?exclude=NOSPACE&serializable=true`, cmd/kubeadm/app/phases/etcd/local.go). It must not need quorum:
+ * Swarm publishes a task's DNS name only once its health check passes, and a member joining by `member add` counts
+ * for quorum before its peers can resolve it, so a quorum check deadlocks the join and then kills the live members.
+ */
+export function etcdHealthcheck(clientPort: number = ETCD_DEFAULTS.clientPort): string[] {
+    return ["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${clientPort}`, "--dial-timeout=2s", "--command-timeout=2s", "get", "--consistency=s", "health"];
+}
+
 /** Where the component mounts {@link renderEtcdEntrypoint}'s script (a Swarm config) in the etcd container. */
 export const ETCD_ENTRYPOINT_FILE = "/etc/ops-center/etcd-entrypoint.sh";
 

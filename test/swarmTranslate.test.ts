@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { OfflinePlan, RecordedResource } from "../offline/engine";
 import { byName, ofType, planStack, STACKS, unwrap } from "./harness";
-import { specDiff } from "./swarm/apply";
+import { serviceDependencies, specDiff } from "./swarm/apply";
 import { applyDeviations, scaling } from "./swarm/deviations";
 import { goDurationNs, Json, T, translatePlan, translateService, translateSecret, UnknownField } from "./swarm/translate";
 
@@ -261,5 +261,31 @@ describe("Swarm apply: a re-apply compares the deployed spec as the provider's d
 
     it("a value set on the daemon that the plan does not set is a difference", () => {
         assert.deepEqual(specDiff({ TaskTemplate: { ContainerSpec: { Image: "i" } } }, { TaskTemplate: { ContainerSpec: { Image: "i", User: "0" } } }), ['.TaskTemplate.ContainerSpec.User: unset in the plan vs "0"']);
+    });
+});
+
+describe("Swarm apply: services are created in the engine's order (dependsOn), each convergeConfig member converged first", () => {
+    it("the stateful members wait for the previous member of their tier; stateless services wait for nothing", () => {
+        const plan = planStack("us-east-1");
+        const t = translatePlan(plan);
+        const deps = serviceDependencies(plan, t.services);
+        const of = (n: string) => (deps.get(n) ?? []).map((s) => s.spec.Name);
+        assert.deepEqual(of("opscenter-etcd-1"), []);
+        assert.deepEqual(of("opscenter-etcd-2"), ["opscenter-etcd-1"]);
+        assert.deepEqual(of("opscenter-etcd-3"), ["opscenter-etcd-2"]);
+        assert.deepEqual(of("opscenter-pg-2"), ["opscenter-pg-1"]);
+        assert.deepEqual(of("opscenter-frontend"), []);
+        for (const n of ["opscenter-etcd-1", "opscenter-pg-1", "opscenter-redis-1"]) {
+            assert.ok(t.services.find((s) => s.spec.Name === n)!.converge, `${n} has no convergeConfig: the provider would not wait for it`);
+        }
+    });
+
+    it("a dependsOn cycle is refused by name, as the engine refuses it", () => {
+        const plan = planStack("us-east-1");
+        const t = translatePlan(plan);
+        const a = t.services.find((s) => s.spec.Name === "opscenter-etcd-1")!;
+        const b = t.services.find((s) => s.spec.Name === "opscenter-etcd-2")!;
+        const cyclic = { ...a, plan: { ...a.plan, opts: { ...a.plan.opts, dependsOn: [b.plan.urn] } } };
+        assert.throws(() => serviceDependencies(plan, [cyclic, b]), /dependsOn cycle among services: .*opscenter-etcd-1.*opscenter-etcd-2/);
     });
 });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { EtcdMemberInput, renderEtcdEntrypoint } from "../../renderers/etcd";
+import { etcdHealthcheck, EtcdMemberInput, renderEtcdEntrypoint } from "../../renderers/etcd";
 import { Daemon, run, scratchDir, startDaemon, stopAll, stopDaemon, waitFor } from "./support";
 
 const ETCD_DIR = process.env.ETCD35_DIR ?? "/opt/opscenter-test/etcd-3.5.16";
@@ -148,5 +148,41 @@ describe("etcd member with an empty data dir rejoins through the live members (r
         await waitFor("3 healthy after a plain restart", () => healthy(), { timeoutMs: 60_000, intervalMs: 500 });
         assert.equal(members().map((m) => m.id).sort().join(), ids, "same member ids");
         assert.match(log(0), /data dir holds a WAL/);
+    });
+});
+
+describe("the etcd service's health check is local (no quorum): a joining member can become healthy, so Swarm publishes its name", () => {
+    // Swarm adds a task to its service's DNS only once the task's health check has passed (moby
+    // daemon/cluster/executor/container/controller.go: Start waits for "healthy", then activateServiceBinding). A
+    // check that needs quorum deadlocks a join: the added member counts for quorum, it cannot be healthy before its
+    // peers reach it, and they cannot resolve it before it is healthy; then the first member loses quorum, turns
+    // unhealthy, and is killed too (what the Swarm lab saw). kubeadm's etcd liveness probe is local for this reason:
+    // /health?exclude=NOSPACE&serializable=true (cmd/kubeadm/app/phases/etcd/local.go).
+    const C = 25321;
+    const P = 25331;
+    let dir = "";
+    before(async () => {
+        dir = scratchDir("etcd-health");
+        // The bootstrap member alone (its peers do not answer): it starts a one-member cluster.
+        const one: EtcdMemberInput = { ...input(0, path.join(dir, "data")), portsOf: (m) => ({ client: C + MEMBERS.indexOf(m), peer: P + MEMBERS.indexOf(m) }), clusterToken: "chaos-etcd-health" };
+        const script = path.join(dir, "entrypoint.sh");
+        fs.writeFileSync(script, renderEtcdEntrypoint(one), { mode: 0o755 });
+        startDaemon("etcd-health-1", "/bin/sh", [script], path.join(dir, "etcd.log"), { env });
+        await waitFor("the one-member cluster serves", () => ctl(["endpoint", "health"], `http://${HOST}:${C}`).code === 0, { timeoutMs: 30_000, intervalMs: 300 });
+        // A second member added but not started (its task is starting, its name not yet in Swarm's DNS): no quorum.
+        assert.equal(ctl(["member", "add", "etcd-2", `--peer-urls=http://${HOST}:${P + 1}`], `http://${HOST}:${C}`).code, 0);
+    });
+    after(async () => {
+        await stopAll();
+    });
+
+    it("the quorum check fails on that member (the old health check would have had it killed)", () => {
+        assert.notEqual(ctl(["endpoint", "health"], `http://${HOST}:${C}`).code, 0);
+    });
+
+    it("the service's health check command passes on it", () => {
+        const [cmd, ...args] = etcdHealthcheck(C).slice(1);
+        const r = run(path.join(BIN, cmd), args, { env, allowFail: true, timeoutMs: 10_000 });
+        assert.equal(r.code, 0, `${etcdHealthcheck(C).join(" ")}: ${r.stdout}${r.stderr}`);
     });
 });

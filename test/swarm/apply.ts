@@ -5,12 +5,18 @@
  * network's id) resolved to the id the daemon returned, as the engine resolves an Output. An existing object of
  * the same name is the one a previous apply made (the provider's state): kept when its spec matches, a service
  * updated (ServiceUpdate at its version, resource_docker_service_funcs.go resourceDockerServiceUpdate) when not.
- * Then it waits, bounded, until every service runs its desired tasks; a task with a health check reaches
+ * Services are created the way the engine schedules them: a service's create starts only once every service it
+ * `dependsOn` (directly, or through a component's children) has finished, independent ones in parallel; and a
+ * service with `convergeConfig` finishes only when the provider's wait does (resourceDockerServiceCreate: after
+ * `delay`, poll every 5 s until every task that should run is running on an active node, up to `timeout`; on
+ * timeout the provider deletes the service and fails, and the engine creates nothing that depends on it. The lab
+ * keeps the failed service, to say why it failed, and reports it in `failed`).
+ * waitConverged then waits, bounded, until every service runs its desired tasks; a task with a health check reaches
  * "running" only once the check has passed (the Swarm executor waits for "healthy" before reporting it).
  */
 import Docker from "dockerode";
 import { OfflinePlan, RecordedResource } from "../../offline/engine";
-import { Json, T, Translation } from "./translate";
+import { Json, ServiceBody, T, Translation } from "./translate";
 
 export interface ApplyReport {
     /** Swarm names created by this apply. */
@@ -21,6 +27,10 @@ export interface ApplyReport {
     readonly unchanged: string[];
     /** `<type>::<resource name>` of the plan -> daemon id, for networks, secrets and configs. */
     readonly ids: Map<string, string>;
+    /** Services whose create or update failed (the provider's convergence wait timed out, or the daemon refused). */
+    readonly failed: { name: string; error: string }[];
+    /** Services not created or updated because a service they depend on failed (the engine skips dependents). */
+    readonly skipped: string[];
 }
 
 /** The plan resource a mock id names: the mock engine's ids are `<resource name>-<8 hex>` (offline/mocks.ts). */
@@ -80,7 +90,9 @@ export async function applyTranslation(docker: Docker, plan: OfflinePlan, t: Tra
         return real;
     };
 
-    for (const svc of t.services) {
+    const failed: { name: string; error: string }[] = [];
+    const skipped: string[] = [];
+    const applyOne = async (svc: ServiceBody): Promise<void> => {
         const spec = JSON.parse(JSON.stringify(svc.spec)) as Json & { TaskTemplate: Json & { ContainerSpec: Json } };
         const cs = spec.TaskTemplate.ContainerSpec;
         for (const s of (cs.Secrets as Json[] | undefined) ?? []) s.SecretID = resolve(String(s.SecretID), `${spec.Name}: secret`, true);
@@ -91,18 +103,113 @@ export async function applyTranslation(docker: Docker, plan: OfflinePlan, t: Tra
         if (!have) {
             await docker.createService(spec as unknown as Docker.CreateServiceOptions);
             created.push(String(spec.Name));
-            continue;
+            if (svc.converge) await convergeCreate(docker, String(spec.Name), svc.converge, log);
+            return;
         }
         const diff = specDiff(spec, have.Spec as unknown as Json);
         if (diff.length === 0) {
             unchanged.push(String(spec.Name));
-            continue;
+            return;
         }
         log(`service ${spec.Name} differs from the deployed one: ${diff.join("; ")}\n`);
         await docker.getService(have.ID).update({ _query: { version: have.Version?.Index }, _body: spec } as never);
         updated.push({ name: String(spec.Name), diff });
+        if (svc.converge) await convergeUpdate(docker, String(spec.Name), svc.converge, log);
+    };
+
+    const deps = serviceDependencies(plan, t.services);
+    const done = new Map<string, Promise<boolean>>();
+    const run = (svc: ServiceBody): Promise<boolean> => {
+        const name = svc.spec.Name;
+        let p = done.get(name);
+        if (p) return p;
+        p = (async () => {
+            const before = await Promise.all((deps.get(name) ?? []).map(run));
+            if (before.some((ok) => !ok)) {
+                skipped.push(name);
+                return false;
+            }
+            try {
+                await applyOne(svc);
+                return true;
+            } catch (e) {
+                failed.push({ name, error: e instanceof Error ? e.message : String(e) });
+                log(`service ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+                return false;
+            }
+        })();
+        done.set(name, p);
+        return p;
+    };
+    await Promise.all(t.services.map(run));
+    return { created, updated, unchanged, ids, failed, skipped };
+}
+
+/**
+ * Service name -> the services it must wait for: its `dependsOn` URNs (recorded by the offline engine), each a
+ * service of the plan or a component whose descendant services all count. Dependencies outside the Docker layer
+ * (hosts, buckets) are the cloud's and exist before the lab applies. A cycle is an error, as for the engine.
+ */
+export function serviceDependencies(plan: OfflinePlan, services: readonly ServiceBody[]): Map<string, ServiceBody[]> {
+    const byUrn = new Map(services.map((s) => [s.plan.urn, s]));
+    const parentOf = new Map(plan.resources.map((r) => [r.urn, r.parent]));
+    const under = (urn: string): ServiceBody[] =>
+        services.filter((s) => {
+            for (let u: string | undefined = s.plan.parent, i = 0; u && i < 50; u = parentOf.get(u), i++) if (u === urn) return true;
+            return false;
+        });
+    const out = new Map<string, ServiceBody[]>();
+    for (const s of services) {
+        const list = (s.plan.opts?.dependsOn ?? []).flatMap((urn) => (byUrn.has(urn) ? [byUrn.get(urn)!] : under(urn)));
+        out.set(s.spec.Name, [...new Set(list)].filter((d) => d !== s));
     }
-    return { created, updated, unchanged, ids };
+    const seen = new Set<string>();
+    const visiting = new Set<string>();
+    const visit = (name: string, path: string[]) => {
+        if (visiting.has(name)) throw new Error(`dependsOn cycle among services: ${[...path, name].join(" -> ")}`);
+        if (seen.has(name)) return;
+        visiting.add(name);
+        for (const d of out.get(name) ?? []) visit(d.spec.Name, [...path, name]);
+        visiting.delete(name);
+        seen.add(name);
+    };
+    for (const s of services) visit(s.spec.Name, []);
+    return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** resourceDockerServiceCreate's wait: after `delay`, every 5 s, until the service's tasks all run on active nodes. */
+async function convergeCreate(docker: Docker, name: string, c: NonNullable<ServiceBody["converge"]>, log: (s: string) => void): Promise<void> {
+    const t0 = Date.now();
+    await sleep(c.delayNs / 1e6);
+    let last: ServiceProgress | undefined;
+    while (Date.now() - t0 < c.timeoutNs / 1e6) {
+        [last] = await progress(docker, [name]);
+        if (last.desired > 0 && last.running >= last.desired) {
+            log(`service ${name}: converged in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+            return;
+        }
+        await sleep(5000);
+    }
+    throw new Error(`did not converge after ${c.timeoutNs / 1e9} s (the provider deletes it and fails): ${last ? `${last.running}/${last.desired} running; ${last.problems.join("; ")}` : ""}`);
+}
+
+/** resourceDockerServiceUpdate's wait: until UpdateStatus is "completed"; paused or rolled back is an error. */
+async function convergeUpdate(docker: Docker, name: string, c: NonNullable<ServiceBody["converge"]>, log: (s: string) => void): Promise<void> {
+    const t0 = Date.now();
+    await sleep(7000); // the provider's update wait has a fixed 7 s delay
+    while (Date.now() - t0 < c.timeoutNs / 1e6) {
+        const s = (await docker.listServices({ filters: { name: [name] } })).find((x) => x.Spec?.Name === name) as { UpdateStatus?: { State?: string; Message?: string } } | undefined;
+        const st = s?.UpdateStatus?.State;
+        if (st === "completed" || st === undefined) {
+            log(`service ${name}: update completed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+            return;
+        }
+        if (st === "paused" || st === "rollback_paused" || st === "rollback_completed") throw new Error(`service update ${st}: ${s?.UpdateStatus?.Message ?? ""}`);
+        await sleep(5000);
+    }
+    throw new Error(`update did not converge after ${c.timeoutNs / 1e9} s`);
 }
 
 /**

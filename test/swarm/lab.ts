@@ -252,6 +252,9 @@ function labEnv(s: HostState, ssmDir: string, slot: number): NodeJS.ProcessEnv {
         LAB_AWS_LOG: path.join(s.dataDir, "cloud-calls.log"),
         LAB_ADDR: s.node.address,
         LAB_INSTANCE_ID: "i-" + createHash("sha256").update(`${slot}/${s.node.hostname}`).digest("hex").slice(0, 17),
+        // IMDS answers the bootstrap reads to find its VPC (renderers/cloudInit.ts mark_initialised): one VPC per lab.
+        LAB_MAC: "0a:" + (createHash("sha256").update(`mac/${slot}/${s.node.hostname}`).digest("hex").slice(0, 10).match(/../g) ?? []).join(":"),
+        LAB_VPC_ID: "vpc-" + createHash("sha256").update(`vpc/${slot}`).digest("hex").slice(0, 17),
         HOME: s.runDir,
     };
 }
@@ -260,7 +263,8 @@ function labEnv(s: HostState, ssmDir: string, slot: number): NodeJS.ProcessEnv {
  * argv of a dockerd in its own mount namespace (and network namespace and hostname when given). In that namespace
  * /run is a fresh tmpfs (with /run/opscenter-lab bound back in, where the lab's sockets live), so that the engine's
  * /var/run/docker.sock, its containerd (dockerd uses a system containerd whenever /run/containerd/containerd.sock
- * exists) and its other /run files are its own; /etc/docker (the engine key) is private too. Its mounts die with it.
+ * exists) and its other /run files are its own; /etc/docker (the engine key) is private too. Its mounts die with it;
+ * inside, / is made shared again (a new peer group) as systemd makes it on a real host.
  */
 export function dockerdCommand(opts: { configFile: string; netns?: string; hostname?: string }): [string, string[]] {
     const script = [
@@ -272,6 +276,9 @@ export function dockerdCommand(opts: { configFile: string; netns?: string; hostn
         'mount -n --move "$t" /run',
         'rmdir "$t"',
         "mount -n -t tmpfs -o size=1m,mode=0700 opscenter-lab-etc-docker /etc/docker",
+        // As on a systemd host, / is a shared mount, so a bind with rslave propagation (node-exporter's /:/host) is
+        // allowed; the peer group is new to this namespace, so nothing propagates back to the machine.
+        "mount -n --make-rshared /",
         ...(opts.hostname ? [`hostname ${opts.hostname}`] : []),
         `exec dockerd --config-file ${opts.configFile}`,
     ].join("\n");

@@ -86,6 +86,9 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         log(`# ${stack}: applied ${firstApply.created.length} objects in ${Date.now() - t2} ms\n`);
         let converged: StackLab["converged"];
         try {
+            if (firstApply.failed.length > 0) {
+                throw new Error(`the apply failed (as pulumi up would): ${firstApply.failed.map((f) => `${f.name}: ${f.error}`).join("; ")}; not created: ${firstApply.skipped.join(", ") || "none"}`);
+            }
             converged = { ms: await waitConverged(manager(), d.translation.services.map((s) => s.spec.Name), CONVERGE_MS, log) };
             log(`# ${stack}: converged in ${converged.ms} ms\n`);
         } catch (e) {
