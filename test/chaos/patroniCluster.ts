@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { HaproxyInput, renderHaproxyCfg } from "../../renderers/haproxy";
-import { PATRONI_DEFAULTS, PatroniSettings, patroniSettings, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
+import { PATRONI_DEFAULTS, PatroniMember, PatroniSettings, patroniSettings, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
 import { postgresRoles, renderPostInitScript, renderRolesSql } from "../../renderers/postgresRoles";
 import { Daemon, requireBinaries, requireRoot, run, scratchDir, signalDaemon, sleep, startDaemon, stopAll, waitExit, waitFor } from "./support";
 
@@ -108,6 +108,19 @@ export interface PgMember {
     readonly dataDir: string;
     readonly configFile: string;
     daemon?: Daemon;
+}
+
+/** What {@link PatroniCluster.prepareMember} needs to know of a member; the rest is the scenario's. */
+export interface MemberSpec {
+    readonly name: string;
+    readonly pgPort: number;
+    readonly apiPort: number;
+    /** Patroni scope (default: production's, PATRONI_DEFAULTS.scope). */
+    readonly scope?: string;
+    /** archive_command (default: copy into the scenario's archive directory). */
+    readonly archiveCommand?: string;
+    /** Bootstrap by Spilo's clone method (renderers/spiloRestore.ts), as config `restore` makes it. */
+    readonly clone?: PatroniMember["clone"];
 }
 
 /** One write attempt through HAProxy. */
@@ -252,32 +265,7 @@ export class PatroniCluster {
         await c.startEtcd();
         c.writePostInit();
         for (let i = 0; i < members; i++) {
-            const name = spiloMemberName(PRIMARY_REGION, i + 1);
-            const dataDir = path.join(c.dir, name, "data");
-            fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
-            run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
-            const m: PgMember = { name, pgPort: PORTS.pg[i], apiPort: PORTS.api[i], dataDir, configFile: path.join(c.dir, `${name}.yml`) };
-            const yml = renderPatroniYaml({
-                scope: PATRONI_DEFAULTS.scope,
-                namespace: c.namespace,
-                name,
-                etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
-                restApiListen: `${HOST}:${m.apiPort}`,
-                restApiConnect: `${HOST}:${m.apiPort}`,
-                pgListen: `${HOST}:${m.pgPort}`,
-                pgConnect: `${HOST}:${m.pgPort}`,
-                dataDir,
-                binDir: PG_BIN,
-                socketDir: path.dirname(dataDir),
-                pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
-                // One plain command: Patroni also runs archive_command itself (without a shell) before pg_rewind.
-                archiveCommand: `cp %p ${c.dir}/archive/%f`,
-                clientCidrs: ["127.0.0.0/8"],
-                settings: c.settings,
-                postInit: `/bin/sh ${c.postInitFiles.script}`,
-            });
-            fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
-            c.members.push(m);
+            c.members.push(c.prepareMember({ name: spiloMemberName(PRIMARY_REGION, i + 1), pgPort: PORTS.pg[i], apiPort: PORTS.api[i] }));
         }
         fs.mkdirSync(path.join(c.dir, "archive"));
         run("chown", ["postgres:postgres", path.join(c.dir, "archive")]);
@@ -369,6 +357,40 @@ export class PatroniCluster {
             streak = r.code === 0 && Number(r.stdout.trim()) === leader ? streak + 1 : 0;
             return streak >= 5;
         }, { timeoutMs: 60_000, intervalMs: 300 });
+    }
+
+    /**
+     * Creates a member's postgres-owned directory and writes its Patroni config from `renderPatroniYaml`: this
+     * scenario's etcd, namespace, settings, post-init and loopback addresses, with `spec`'s name and ports, and its
+     * scope, archive command and clone section when given (PitrScenario's restored clusters). Starts nothing.
+     */
+    prepareMember(spec: MemberSpec): PgMember {
+        const dataDir = path.join(this.dir, spec.name, "data");
+        fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
+        run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
+        const m: PgMember = { name: spec.name, pgPort: spec.pgPort, apiPort: spec.apiPort, dataDir, configFile: path.join(this.dir, `${spec.name}.yml`) };
+        const yml = renderPatroniYaml({
+            scope: spec.scope ?? PATRONI_DEFAULTS.scope,
+            namespace: this.namespace,
+            name: spec.name,
+            etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
+            restApiListen: `${HOST}:${m.apiPort}`,
+            restApiConnect: `${HOST}:${m.apiPort}`,
+            pgListen: `${HOST}:${m.pgPort}`,
+            pgConnect: `${HOST}:${m.pgPort}`,
+            dataDir,
+            binDir: PG_BIN,
+            socketDir: path.dirname(dataDir),
+            pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
+            // One plain command: Patroni also runs archive_command itself (without a shell) before pg_rewind.
+            archiveCommand: spec.archiveCommand ?? `cp %p ${this.dir}/archive/%f`,
+            clientCidrs: ["127.0.0.0/8"],
+            settings: this.settings,
+            postInit: `/bin/sh ${this.postInitFiles.script}`,
+            ...(spec.clone ? { clone: spec.clone } : {}),
+        });
+        fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
+        return m;
     }
 
     /** Starts (or restarts) a member's Patroni as the postgres user. */
