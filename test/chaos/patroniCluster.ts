@@ -10,8 +10,10 @@
  * the `runuser` wrapper's group: runuser answers SIGTERM by killing its child 2 s later, mid-shutdown),
  * SIGKILL only after the service's stop_grace_period.
  *
- * Used by test/chaos/postgres*.test.ts and bench/cases/postgres*.ts. Ports: 25000-25299 on 127.0.0.0/8, shifted by
- * OCHAOS_PG_PORT_OFFSET (an integer from 0 to 9000, default 0) so that two scenarios can run side by side on one machine.
+ * Used by test/chaos/postgres*.test.ts and bench/cases/postgres*.ts. Ports: 25000-25499 on 127.0.0.0/8, shifted by
+ * OCHAOS_PG_PORT_OFFSET (an integer from 0 to 9000, default 0) so that two scenarios can run side by side on one machine:
+ * this file's PORTS (with the standby region's member of postgresStandby.test.ts), and through {@link shiftPort}
+ * regionPair.ts's STANDBY_PORTS, pitrCluster.ts's RESTORE_PORTS and fullSiteDrill.ts's router ports.
  */
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
@@ -83,13 +85,15 @@ export async function stopPatroni(d: Daemon, graceMs = STOP_GRACE_MS): Promise<v
         await waitExit(d, 5_000);
     }
 }
-/** OCHAOS_PG_PORT_OFFSET: added to every port of {@link PORTS}. */
+/** OCHAOS_PG_PORT_OFFSET: added to every port of the Postgres scenarios ({@link shiftPort}). */
 export const PORT_OFFSET = ((v: string) => {
     const n = Number(v);
     if (!/^\d+$/.test(v) || n > 9000) throw new Error(`OCHAOS_PG_PORT_OFFSET = ${JSON.stringify(v)}: must be an integer from 0 to 9000`);
     return n;
 })(process.env.OCHAOS_PG_PORT_OFFSET ?? "0");
-const at = (p: number) => p + PORT_OFFSET;
+/** A Postgres scenario's port (25000-25499) shifted by OCHAOS_PG_PORT_OFFSET: every such port goes through it. */
+export const shiftPort = (p: number) => p + PORT_OFFSET;
+const at = shiftPort;
 export const PORTS = {
     haPrimary: at(25000),
     haReplica: at(25001),
@@ -98,6 +102,9 @@ export const PORTS = {
     api: [at(25111), at(25112), at(25113)],
     etcdClient: [at(25201), at(25202), at(25203)],
     etcdPeer: [at(25211), at(25212), at(25213)],
+    /** The standby region's member of test/chaos/postgresStandby.test.ts. */
+    standbyPg: at(25121),
+    standbyApi: at(25131),
 } as const;
 
 /** One Patroni member of the scenario. */

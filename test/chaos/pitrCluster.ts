@@ -22,12 +22,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PATRONI_DEFAULTS } from "../../renderers/patroni";
 import { restoredScope } from "../../config/restore";
-import { httpStatus, PatroniCluster, PG_BIN, PgMember, PORTS, runAsync, stopPatroni } from "./patroniCluster";
+import { httpStatus, PatroniCluster, PG_BIN, PgMember, PORTS, runAsync, shiftPort, stopPatroni } from "./patroniCluster";
 import { run, sleep, waitFor } from "./support";
 
 const HOST = "127.0.0.1";
-/** Ports of the restored cluster's members (inside the scenario range 25000-25299, apart from PatroniCluster's). */
-export const RESTORE_PORTS = { pg: [25141, 25142], api: [25151, 25152] } as const;
+/** Ports of the restored cluster's members (inside the scenario range, apart from PatroniCluster's; OCHAOS_PG_PORT_OFFSET shifts them). */
+export const RESTORE_PORTS = { pg: [shiftPort(25141), shiftPort(25142)], api: [shiftPort(25151), shiftPort(25152)] } as const;
 
 /** One acknowledged-or-not INSERT of the writer, with when it started and when psql returned. */
 interface Row {
