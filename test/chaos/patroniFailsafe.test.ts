@@ -55,7 +55,7 @@ async function stopEtcd(c: PatroniCluster): Promise<void> {
 describe("postgres: Patroni failsafe mode while the whole etcd cluster is down", { timeout: 600_000 }, () => {
     let c: PatroniCluster | undefined;
     let leader: PgMember;
-    let before0: { postmaster: number | undefined; timeline: number | undefined };
+    let before0: { postmaster: number | undefined; postmasters: Map<string, number | undefined>; timeline: number | undefined };
 
     before(async () => {
         c = await PatroniCluster.start({ members: 3 });
@@ -79,7 +79,11 @@ describe("postgres: Patroni failsafe mode while the whole etcd cluster is down",
             return JSON.stringify(Object.keys(f).sort()) === JSON.stringify(names) ? f : undefined;
         }, { timeoutMs: 30_000, intervalMs: 500 });
         assert.deepEqual(Object.keys(failsafe).sort(), names);
-        before0 = { postmaster: postmasterPid(leader.dataDir), timeline: (await status(leader)).timeline };
+        before0 = {
+            postmaster: postmasterPid(leader.dataDir),
+            postmasters: new Map(c!.members.map((m) => [m.name, postmasterPid(m.dataDir)])),
+            timeline: (await status(leader)).timeline,
+        };
         assert.ok(before0.postmaster, "the leader's postmaster runs");
     });
 
@@ -92,26 +96,36 @@ describe("postgres: Patroni failsafe mode while the whole etcd cluster is down",
         const engaged = await waitFor("the leader to report failsafe_mode_is_active", async () => ((await status(leader)).failsafe_mode_is_active ? Date.now() : undefined),
             { timeoutMs: 30_000, intervalMs: 500 });
         const roleSamples: string[] = [];
+        let retriedSamples = 0;
         while (Date.now() - tStop < OUTAGE_MS) {
-            // Leader and replicas as Postgres and HAProxy see them, every 2 s of the outage.
-            const states = await c!.recoveryStates();
+            // Leader and replicas as Postgres and HAProxy see them, every 2 s of the outage. A member that does not
+            // answer within psql's 3 s (a loaded machine) is asked again, up to 3 times, before it counts as down.
+            let states = await c!.recoveryStates();
+            for (let i = 0; i < 3 && [...states.values()].includes(undefined); i++) {
+                retriedSamples++;
+                await sleep(1_000);
+                states = await c!.recoveryStates();
+            }
             roleSamples.push(c!.members.map((m) => `${m.name}=${states.get(m.name) === false ? "primary" : states.get(m.name) ? "replica" : "down"}`).join(","));
-            assert.equal(await httpStatus(leader.apiPort, "/primary"), 200, "HAProxy's check of the leader (/primary) keeps answering 200");
+            assert.equal(await httpStatus(leader.apiPort, "/primary", 3_000), 200, "HAProxy's check of the leader (/primary) keeps answering 200");
             await sleep(2_000);
         }
         const tEnd = Date.now();
+        const w = writeGaps(c!.writes, tStop, tEnd);
+        console.log(`# failsafe: engaged ${((engaged - tStop) / 1000).toFixed(1)} s after etcd stopped; ${w.acked} writes acknowledged in ${((tEnd - tStop) / 1000).toFixed(0)} s of outage, ` +
+            `${w.failed} failed, longest stretch without an acknowledged write ${(w.maxGapMs / 1000).toFixed(2)} s; ${roleSamples.length} role samples (${retriedSamples} re-asked)`);
         const st = await status(leader);
         assert.equal(st.role, "primary");
         assert.equal(st.failsafe_mode_is_active, true, "still in failsafe at the end of the outage");
         const expected = c!.members.map((m) => `${m.name}=${m === leader ? "primary" : "replica"}`).join(",");
         assert.deepEqual([...new Set(roleSamples)], [expected], "the same leader and replicas throughout the outage");
         assert.equal(postmasterPid(leader.dataDir), before0.postmaster, "the leader's postmaster was never restarted (a demotion restarts it)");
+        for (const m of c!.members) assert.equal(postmasterPid(m.dataDir), before0.postmasters.get(m.name), `${m.name}'s postmaster was never restarted`);
         assert.equal(st.timeline, before0.timeline, "same timeline: no promotion happened");
-        const w = writeGaps(c!.writes, tStop, tEnd);
-        console.log(`# failsafe: engaged ${((engaged - tStop) / 1000).toFixed(1)} s after etcd stopped; ${w.acked} writes acknowledged in ${((tEnd - tStop) / 1000).toFixed(0)} s of outage, ` +
-            `${w.failed} failed, longest stretch without an acknowledged write ${(w.maxGapMs / 1000).toFixed(2)} s`);
-        assert.equal(w.failed, 0, "no write through HAProxy failed during the etcd outage");
-        assert.ok(w.maxGapMs < 5_000, `writes kept being acknowledged (longest gap ${w.maxGapMs} ms)`);
+        // Without failsafe every write fails from the demotion (about retry_timeout after etcd stopped) to the end of the
+        // outage; with it writes go on. The bounds leave room for a psql that times out (3 s) on a loaded machine.
+        assert.ok(w.maxGapMs < 10_000, `writes kept being acknowledged (longest gap ${w.maxGapMs} ms)`);
+        assert.ok(w.failed <= Math.ceil(0.05 * (w.acked + w.failed)), `${w.failed} of ${w.acked + w.failed} writes through HAProxy failed during the etcd outage`);
         assert.ok(c!.writes.filter((x) => x.ok && x.t > engaged).every((x) => x.port === leader.pgPort), "every write after failsafe engaged was committed by the leader");
         for (const m of c!.members) {
             assert.doesNotMatch(logOf(c!, m), /demoting self|demoted self/, `${m.name} never demoted itself`);
