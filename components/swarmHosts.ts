@@ -38,7 +38,9 @@
  * EIP as an SSH jump (or directly over a VPN: `dockerSshVia: "private"`). The manager is the first of app-0..2 with a
  * live heartbeat (`<prefix>/managers/<hostname>`, written by each manager at join and every labelling pass, naming
  * the instance this stack runs under that hostname and at most 5 minutes old: lib/swarmManagers.ts), so a dead app-0
- * does not cut the program off from the Swarm. On a real update the host resolves only once such a heartbeat exists
+ * does not cut the program off from the Swarm. A stack deployed before the heartbeats (its managers run the old
+ * scripts and publish only `<prefix>/manager-instance-id`) gets the manager that legacy parameter names, at once and
+ * with a warning to roll the managers. On a real update the host resolves only once such a heartbeat exists
  * (bounded: attempts x interval, then the update fails with a pointer to the logs); a preview looks once and falls
  * back to app-0. Host keys: `accept-new` trusts a host's first key and refuses a changed one; after the EIP moved to
  * the other edge host, add that host's key to known_hosts (the EIP then has two keys).
@@ -52,7 +54,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RestoreAccessInput, restoreReadStatements } from "../lib/restoreAccess";
 import type { HaConfig, HostRole } from "../config/types";
 import { planNodes } from "../lib/placement";
-import { notLiveReason, pickLiveManager, PlannedManager } from "../lib/swarmManagers";
+import { chooseManager, legacyNotUsableReason, notLiveReason, PlannedManager } from "../lib/swarmManagers";
 import { renderCloudInit, swarmSsmPrefix } from "../renderers/cloudInit";
 import { dockerSshPath } from "../lib/sshPath";
 
@@ -370,7 +372,8 @@ export class SwarmHosts extends pulumi.ComponentResource {
             .map(({ node, instance }) => ({ hostname: node.hostname, id: instance.id, privateIp: instance.privateIp }));
 
         // Any live manager serves the Swarm API: the first one (app-0, app-1, app-2) whose heartbeat is fresh and
-        // names the instance this stack runs under that hostname (lib/swarmManagers.ts).
+        // names the instance this stack runs under that hostname, or, on a stack deployed before the heartbeats, the
+        // one the legacy manager-instance-id names (lib/swarmManagers.ts).
         const managers = instances
             .filter(({ node }) => node.join !== "worker")
             .map(({ node, instance }) => pulumi.all([instance.id, instance.privateIp]).apply(([instanceId, privateIp]): PlannedManager => ({ hostname: node.hostname, instanceId, privateIp })));
@@ -405,7 +408,10 @@ export class SwarmHosts extends pulumi.ComponentResource {
 
 /**
  * Polls every manager's heartbeat `<prefix>/managers/<hostname>` until one is live (bounded) and returns it, so the
- * Docker provider is used only once a manager of this stack serves the Swarm. Throws at the bound when `required`.
+ * Docker provider is used only once a manager of this stack serves the Swarm. When none is live, a stack deployed
+ * before the heartbeats is recognised by the legacy `<prefix>/manager-instance-id` naming a manager that has no
+ * heartbeat entry: that manager is used at once, with a warning (lib/swarmManagers.ts `chooseManager`). Throws at
+ * the bound when `required`.
  */
 async function waitForLiveManager(
     prefix: string,
@@ -414,20 +420,33 @@ async function waitForLiveManager(
     parent: pulumi.Resource,
     required: boolean,
 ): Promise<PlannedManager | undefined> {
+    const read = async (name: string) => {
+        try {
+            return (await aws.ssm.getParameter({ name: `${prefix}/${name}` }, { parent })).value;
+        } catch {
+            return undefined;
+        }
+    };
     let why = "";
     for (let i = 1; i <= bounds.attempts; i++) {
         const heartbeats: Record<string, string | undefined> = {};
-        for (const m of managers) {
-            try {
-                heartbeats[m.hostname] = (await aws.ssm.getParameter({ name: `${prefix}/managers/${m.hostname}` }, { parent })).value;
-            } catch {
-                heartbeats[m.hostname] = undefined;
-            }
-        }
+        for (const m of managers) heartbeats[m.hostname] = await read(`managers/${m.hostname}`);
         const now = Math.floor(Date.now() / 1000);
-        const live = pickLiveManager(managers, heartbeats, now);
-        if (live) return live;
-        why = managers.map((m) => `${m.hostname}: ${notLiveReason(m, heartbeats[m.hostname], now)}`).join("; ");
+        // The legacy parameter is read only when no heartbeat is live (the upgrade case), not on every update.
+        const noneLive = chooseManager(managers, heartbeats, undefined, now) === undefined;
+        const legacy = noneLive ? await read("manager-instance-id") : undefined;
+        const chosen = chooseManager(managers, heartbeats, legacy, now);
+        if (chosen?.source === "legacy") {
+            pulumi.log.warn(
+                `no Swarm manager publishes a heartbeat yet under ${prefix}/managers/ (a stack deployed before the per-manager heartbeats): ` +
+                    `using ${chosen.manager.hostname} (${chosen.manager.instanceId}), named by the legacy ${prefix}/manager-instance-id. ` +
+                    "Its scripts are the old ones (user data changes are ignored on running hosts): roll each manager in turn " +
+                    "(pulumi config set rollHost app-N && pulumi up) so they publish heartbeats and a dead app-0 no longer blocks the provider",
+                parent,
+            );
+        }
+        if (chosen) return chosen.manager;
+        why = managers.map((m) => `${m.hostname}: ${notLiveReason(m, heartbeats[m.hostname], now)}`).join("; ") + `; ${legacyNotUsableReason(managers, legacy)}`;
         if (i % 6 === 1) pulumi.log.info(`waiting for a live Swarm manager (${i}/${bounds.attempts}): ${why}`, parent);
         if (i < bounds.attempts) await new Promise((r) => setTimeout(r, bounds.intervalSeconds * 1000));
     }

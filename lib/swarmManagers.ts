@@ -6,6 +6,14 @@
  * first manager, in hostname order, whose heartbeat names the instance this stack runs under that hostname (so a
  * replaced host's leftover entry never counts) and is at most `maxAgeSeconds` old (so a dead, demoted or
  * stopped manager is skipped once its heartbeat stops). Any manager serves the Swarm API: they share the Raft log.
+ *
+ * Upgrade path: a stack deployed before the per-manager heartbeats runs managers whose scripts (kept by
+ * `ignoreChanges` on the user data) publish only the legacy single `<prefix>/manager-instance-id` (app-0's instance
+ * id, written after `swarm init` and the join tokens: the readiness signal of that version). When no manager is live
+ * by heartbeat, a manager that has never published a heartbeat of its own and whose instance id that legacy
+ * parameter names is used at once, as the previous version did (`chooseManager`). A manager that has a heartbeat
+ * entry, even a stale one, runs the new scripts and is judged by its heartbeat only, so a dead app-0 of a current
+ * stack is never picked through its leftover legacy parameter.
  */
 
 /** A heartbeat older than this (seconds) is a dead manager: 5 labelling passes of 60 s missed. */
@@ -52,4 +60,40 @@ export function pickLiveManager(
     maxAgeSeconds = HEARTBEAT_MAX_AGE_SECONDS,
 ): PlannedManager | undefined {
     return managers.find((m) => notLiveReason(m, heartbeats[m.hostname], nowSeconds, maxAgeSeconds) === undefined);
+}
+
+/** How the chosen manager was found: by its live heartbeat, or by the legacy `manager-instance-id` parameter. */
+export type ManagerSource = "heartbeat" | "legacy";
+
+/** The manager the Docker provider uses, and how it was found. */
+export interface ChosenManager {
+    readonly manager: PlannedManager;
+    readonly source: ManagerSource;
+}
+
+/**
+ * The first live manager by heartbeat; else, for a stack deployed before the heartbeats, the manager named by the
+ * legacy `manager-instance-id` parameter when that manager has no heartbeat entry at all; else undefined.
+ */
+export function chooseManager(
+    managers: readonly PlannedManager[],
+    heartbeats: Readonly<Record<string, string | undefined>>,
+    legacyInstanceId: string | undefined,
+    nowSeconds: number,
+    maxAgeSeconds = HEARTBEAT_MAX_AGE_SECONDS,
+): ChosenManager | undefined {
+    const live = pickLiveManager(managers, heartbeats, nowSeconds, maxAgeSeconds);
+    if (live) return { manager: live, source: "heartbeat" };
+    const legacy = legacyInstanceId?.trim();
+    const named = legacy ? managers.find((m) => m.instanceId === legacy) : undefined;
+    return named && !heartbeats[named.hostname] ? { manager: named, source: "legacy" } : undefined;
+}
+
+/** Why the legacy parameter does not name a usable manager (for the gate's wait message). */
+export function legacyNotUsableReason(managers: readonly PlannedManager[], legacyInstanceId: string | undefined): string {
+    const legacy = legacyInstanceId?.trim();
+    if (!legacy) return "no legacy manager-instance-id";
+    const named = managers.find((m) => m.instanceId === legacy);
+    if (!named) return `legacy manager-instance-id ${legacy} names no manager of this stack`;
+    return `legacy manager-instance-id names ${named.hostname}, which publishes heartbeats (judged by them)`;
 }

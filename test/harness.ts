@@ -65,3 +65,25 @@ export function unwrap(v: unknown): unknown {
     if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
     return v;
 }
+
+/** Type tokens of a Swarm service and of a Swarm config, as the Docker provider registers them. */
+export const SERVICE = "docker:index/service:Service";
+export const CONFIG = "docker:index/serviceConfig:ServiceConfig";
+/** A registered input object, read loosely (tests assert on its shape). */
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The inputs (secrets unwrapped) of the Swarm service named `swarmName`; throws when absent. */
+export function service(plan: OfflinePlan, swarmName: string): Json {
+    const r = ofType(plan, SERVICE).find((s) => s.inputs.name === swarmName);
+    if (!r) throw new Error(`no service ${swarmName}`);
+    return unwrap(r.inputs) as Json;
+}
+
+/** The text of the Swarm config that `svc` mounts at `fileName`; throws when it mounts none there. */
+export function mounted(plan: OfflinePlan, svc: Json, fileName: string): string {
+    const m = ((svc.taskSpec.containerSpec.configs ?? []) as Json[]).find((c) => c.fileName === fileName);
+    if (!m) throw new Error(`${svc.name} mounts nothing at ${fileName}`);
+    const cfg = ofType(plan, CONFIG).find((c) => c.inputs.name === m.configName);
+    if (!cfg) throw new Error(`no config ${m.configName}`);
+    return Buffer.from(String(cfg.inputs.data), "base64").toString("utf8");
+}

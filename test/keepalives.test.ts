@@ -7,26 +7,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { OfflinePlan } from "../offline/engine";
 import { SWARM_VIP_IDLE_TIMEOUT_SECONDS, keepaliveDeadAfterSeconds } from "../lib/keepalive";
-import { ofType, planStack, STACKS, unwrap } from "./harness";
+import { mounted, ofType, planStack, service, SERVICE, STACKS } from "./harness";
 
-const SERVICE = "docker:index/service:Service";
-const CONFIG = "docker:index/serviceConfig:ServiceConfig";
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function service(plan: OfflinePlan, swarmName: string): Json {
-    const r = ofType(plan, SERVICE).find((s) => s.inputs.name === swarmName);
-    if (!r) throw new Error(`no service ${swarmName}`);
-    return unwrap(r.inputs) as Json;
-}
-/** The text of the Swarm config mounted at `fileName` in `svc`. */
-function mounted(plan: OfflinePlan, svc: Json, fileName: string): string {
-    const c = (svc.taskSpec.containerSpec.configs as Json[]).find((x) => x.fileName === fileName);
-    if (!c) throw new Error(`${svc.name} mounts nothing at ${fileName}`);
-    const obj = ofType(plan, CONFIG).find((x) => x.inputs.name === c.configName)!;
-    return Buffer.from(String(obj.inputs.data), "base64").toString("utf8");
-}
 const seconds = (v: string) => {
     const m = /^(\d+)(ms|s|m)?$/.exec(v);
     if (!m) throw new Error(`not a duration: ${v}`);

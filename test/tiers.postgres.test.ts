@@ -12,24 +12,8 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { OfflinePlan } from "../offline/engine";
 import { mockPrimaryOutputs } from "../offline/primaryFixture";
-import { ofType, planStack, ROOT, unwrap } from "./harness";
+import { Json, mounted, planStack, ROOT, service } from "./harness";
 
-const SERVICE = "docker:index/service:Service";
-const CONFIG = "docker:index/serviceConfig:ServiceConfig";
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function service(plan: OfflinePlan, swarmName: string): Json {
-    const r = ofType(plan, SERVICE).find((s) => s.inputs.name === swarmName);
-    if (!r) throw new Error(`no service ${swarmName}`);
-    return unwrap(r.inputs) as Json;
-}
-function mounted(plan: OfflinePlan, svc: Json, path: string): string {
-    const m = (svc.taskSpec.containerSpec.configs ?? []).find((c: Json) => c.fileName === path);
-    if (!m) throw new Error(`${svc.name} mounts nothing at ${path}`);
-    const cfg = ofType(plan, CONFIG).find((c) => c.inputs.name === m.configName);
-    if (!cfg) throw new Error(`no config ${m.configName}`);
-    return Buffer.from(String(cfg.inputs.data), "base64").toString("utf8");
-}
 /** The Swarm secret name mounted at /run/secrets/<file> by `svc`. */
 function secretAt(svc: Json, file: string): string {
     const s = (svc.taskSpec.containerSpec.secrets ?? []).find((x: Json) => x.fileName === `/run/secrets/${file}`);

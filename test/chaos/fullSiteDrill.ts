@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { renderHaproxyCfg } from "../../renderers/haproxy";
 import { renderRedisConf, renderRedisStart } from "../../renderers/redis";
 import { redisRestoreMarker, renderRedisRestoreScript } from "../../renderers/redisRestore";
-import { httpJson, httpStatus } from "./patroniCluster";
+import { httpJson, httpStatus, shiftPort } from "./patroniCluster";
 import { PitrScenario, RestoreRun } from "./pitrCluster";
 import { redisCmd, role } from "./redisCluster";
 import { Daemon, requireBinaries, run, startDaemon, stopDaemon, waitFor } from "./support";
@@ -27,7 +27,8 @@ import { Daemon, requireBinaries, run, startDaemon, stopDaemon, waitFor } from "
 const HOST = "127.0.0.1";
 /** The design document's RTO for a full-site recovery, seconds. */
 export const DESIGN_RTO_S = 15 * 60;
-const PORTS = { oldRedis: 26141, redis: [26142, 26143], haPrimary: 25143, haReplica: 25144, haStats: 25145 } as const;
+/** Redis 26141-26143; the restored cluster's router in the Postgres range (shifted by OCHAOS_PG_PORT_OFFSET). */
+const PORTS = { oldRedis: 26141, redis: [26142, 26143], haPrimary: shiftPort(25143), haReplica: shiftPort(25144), haStats: shiftPort(25145) } as const;
 const BUCKET = "ops-center-ha-us-east-1-wal-123456789012";
 const REGION = "us-east-1";
 const KEYS = 1000;

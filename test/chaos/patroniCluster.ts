@@ -10,8 +10,10 @@
  * the `runuser` wrapper's group: runuser answers SIGTERM by killing its child 2 s later, mid-shutdown),
  * SIGKILL only after the service's stop_grace_period.
  *
- * Used by test/chaos/postgres*.test.ts and bench/cases/postgres*.ts. Ports: 25000-25299 on 127.0.0.0/8, shifted by
- * OCHAOS_PG_PORT_OFFSET (an integer from 0 to 9000, default 0) so that two scenarios can run side by side on one machine.
+ * Used by test/chaos/postgres*.test.ts and bench/cases/postgres*.ts. Ports: 25000-25499 on 127.0.0.0/8, shifted by
+ * OCHAOS_PG_PORT_OFFSET (an integer from 0 to 9000, default 0) so that two scenarios can run side by side on one machine:
+ * this file's PORTS (with the standby region's member of postgresStandby.test.ts), and through {@link shiftPort}
+ * regionPair.ts's STANDBY_PORTS, pitrCluster.ts's RESTORE_PORTS and fullSiteDrill.ts's router ports.
  */
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
@@ -19,7 +21,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { HaproxyInput, renderHaproxyCfg } from "../../renderers/haproxy";
-import { PATRONI_DEFAULTS, PatroniSettings, patroniSettings, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
+import { PATRONI_DEFAULTS, PatroniMember, PatroniSettings, patroniSettings, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
 import { postgresRoles, renderPostInitScript, renderRolesSql } from "../../renderers/postgresRoles";
 import { Daemon, requireBinaries, requireRoot, run, scratchDir, signalDaemon, sleep, startDaemon, stopAll, waitExit, waitFor } from "./support";
 
@@ -83,13 +85,15 @@ export async function stopPatroni(d: Daemon, graceMs = STOP_GRACE_MS): Promise<v
         await waitExit(d, 5_000);
     }
 }
-/** OCHAOS_PG_PORT_OFFSET: added to every port of {@link PORTS}. */
+/** OCHAOS_PG_PORT_OFFSET: added to every port of the Postgres scenarios ({@link shiftPort}). */
 export const PORT_OFFSET = ((v: string) => {
     const n = Number(v);
     if (!/^\d+$/.test(v) || n > 9000) throw new Error(`OCHAOS_PG_PORT_OFFSET = ${JSON.stringify(v)}: must be an integer from 0 to 9000`);
     return n;
 })(process.env.OCHAOS_PG_PORT_OFFSET ?? "0");
-const at = (p: number) => p + PORT_OFFSET;
+/** A Postgres scenario's port (25000-25499) shifted by OCHAOS_PG_PORT_OFFSET: every such port goes through it. */
+export const shiftPort = (p: number) => p + PORT_OFFSET;
+const at = shiftPort;
 export const PORTS = {
     haPrimary: at(25000),
     haReplica: at(25001),
@@ -98,6 +102,9 @@ export const PORTS = {
     api: [at(25111), at(25112), at(25113)],
     etcdClient: [at(25201), at(25202), at(25203)],
     etcdPeer: [at(25211), at(25212), at(25213)],
+    /** The standby region's member of test/chaos/postgresStandby.test.ts. */
+    standbyPg: at(25121),
+    standbyApi: at(25131),
 } as const;
 
 /** One Patroni member of the scenario. */
@@ -108,6 +115,19 @@ export interface PgMember {
     readonly dataDir: string;
     readonly configFile: string;
     daemon?: Daemon;
+}
+
+/** What {@link PatroniCluster.prepareMember} needs to know of a member; the rest is the scenario's. */
+export interface MemberSpec {
+    readonly name: string;
+    readonly pgPort: number;
+    readonly apiPort: number;
+    /** Patroni scope (default: production's, PATRONI_DEFAULTS.scope). */
+    readonly scope?: string;
+    /** archive_command (default: copy into the scenario's archive directory). */
+    readonly archiveCommand?: string;
+    /** Bootstrap by Spilo's clone method (renderers/spiloRestore.ts), as config `restore` makes it. */
+    readonly clone?: PatroniMember["clone"];
 }
 
 /** One write attempt through HAProxy. */
@@ -252,32 +272,7 @@ export class PatroniCluster {
         await c.startEtcd();
         c.writePostInit();
         for (let i = 0; i < members; i++) {
-            const name = spiloMemberName(PRIMARY_REGION, i + 1);
-            const dataDir = path.join(c.dir, name, "data");
-            fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
-            run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
-            const m: PgMember = { name, pgPort: PORTS.pg[i], apiPort: PORTS.api[i], dataDir, configFile: path.join(c.dir, `${name}.yml`) };
-            const yml = renderPatroniYaml({
-                scope: PATRONI_DEFAULTS.scope,
-                namespace: c.namespace,
-                name,
-                etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
-                restApiListen: `${HOST}:${m.apiPort}`,
-                restApiConnect: `${HOST}:${m.apiPort}`,
-                pgListen: `${HOST}:${m.pgPort}`,
-                pgConnect: `${HOST}:${m.pgPort}`,
-                dataDir,
-                binDir: PG_BIN,
-                socketDir: path.dirname(dataDir),
-                pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
-                // One plain command: Patroni also runs archive_command itself (without a shell) before pg_rewind.
-                archiveCommand: `cp %p ${c.dir}/archive/%f`,
-                clientCidrs: ["127.0.0.0/8"],
-                settings: c.settings,
-                postInit: `/bin/sh ${c.postInitFiles.script}`,
-            });
-            fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
-            c.members.push(m);
+            c.members.push(c.prepareMember({ name: spiloMemberName(PRIMARY_REGION, i + 1), pgPort: PORTS.pg[i], apiPort: PORTS.api[i] }));
         }
         fs.mkdirSync(path.join(c.dir, "archive"));
         run("chown", ["postgres:postgres", path.join(c.dir, "archive")]);
@@ -369,6 +364,40 @@ export class PatroniCluster {
             streak = r.code === 0 && Number(r.stdout.trim()) === leader ? streak + 1 : 0;
             return streak >= 5;
         }, { timeoutMs: 60_000, intervalMs: 300 });
+    }
+
+    /**
+     * Creates a member's postgres-owned directory and writes its Patroni config from `renderPatroniYaml`: this
+     * scenario's etcd, namespace, settings, post-init and loopback addresses, with `spec`'s name and ports, and its
+     * scope, archive command and clone section when given (PitrScenario's restored clusters). Starts nothing.
+     */
+    prepareMember(spec: MemberSpec): PgMember {
+        const dataDir = path.join(this.dir, spec.name, "data");
+        fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
+        run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
+        const m: PgMember = { name: spec.name, pgPort: spec.pgPort, apiPort: spec.apiPort, dataDir, configFile: path.join(this.dir, `${spec.name}.yml`) };
+        const yml = renderPatroniYaml({
+            scope: spec.scope ?? PATRONI_DEFAULTS.scope,
+            namespace: this.namespace,
+            name: spec.name,
+            etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
+            restApiListen: `${HOST}:${m.apiPort}`,
+            restApiConnect: `${HOST}:${m.apiPort}`,
+            pgListen: `${HOST}:${m.pgPort}`,
+            pgConnect: `${HOST}:${m.pgPort}`,
+            dataDir,
+            binDir: PG_BIN,
+            socketDir: path.dirname(dataDir),
+            pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
+            // One plain command: Patroni also runs archive_command itself (without a shell) before pg_rewind.
+            archiveCommand: spec.archiveCommand ?? `cp %p ${this.dir}/archive/%f`,
+            clientCidrs: ["127.0.0.0/8"],
+            settings: this.settings,
+            postInit: `/bin/sh ${this.postInitFiles.script}`,
+            ...(spec.clone ? { clone: spec.clone } : {}),
+        });
+        fs.writeFileSync(m.configFile, yml, { mode: 0o644 });
+        return m;
     }
 
     /** Starts (or restarts) a member's Patroni as the postgres user. */

@@ -20,15 +20,14 @@
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PATRONI_DEFAULTS, renderPatroniYaml } from "../../renderers/patroni";
+import { PATRONI_DEFAULTS } from "../../renderers/patroni";
 import { restoredScope } from "../../config/restore";
-import { httpStatus, PatroniCluster, PG_BIN, PgMember, PORTS, runAsync, startPatroni, stopPatroni } from "./patroniCluster";
+import { httpStatus, PatroniCluster, PG_BIN, PgMember, PORTS, runAsync, shiftPort, stopPatroni } from "./patroniCluster";
 import { run, sleep, waitFor } from "./support";
 
-
 const HOST = "127.0.0.1";
-/** Ports of the restored cluster's members (inside the scenario range 25000-25299, apart from PatroniCluster's). */
-export const RESTORE_PORTS = { pg: [25141, 25142], api: [25151, 25152] } as const;
+/** Ports of the restored cluster's members (inside the scenario range, apart from PatroniCluster's; OCHAOS_PG_PORT_OFFSET shifts them). */
+export const RESTORE_PORTS = { pg: [shiftPort(25141), shiftPort(25142)], api: [shiftPort(25151), shiftPort(25152)] } as const;
 
 /** One acknowledged-or-not INSERT of the writer, with when it started and when psql returned. */
 interface Row {
@@ -213,45 +212,18 @@ export class PitrScenario {
         const archive = path.join(c.dir, `archive-${scope}`);
         fs.mkdirSync(archive);
         run("chown", ["postgres:postgres", archive]);
-        this.restoredMembers = RESTORE_PORTS.pg.slice(0, members).map((pgPort, i) => {
-            const name = `restored-${this.restores}-${i + 1}`;
-            const dataDir = path.join(c.dir, name, "data");
-            fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
-            run("chown", ["-R", "postgres:postgres", path.dirname(dataDir)]);
-            const m: PgMember = { name, pgPort, apiPort: RESTORE_PORTS.api[i], dataDir, configFile: path.join(c.dir, `${name}.yml`) };
-            fs.writeFileSync(m.configFile, renderPatroniYaml({
-                scope,
-                namespace: c.namespace,
-                name,
-                etcdHosts: PORTS.etcdClient.map((p) => `${HOST}:${p}`),
-                restApiListen: `${HOST}:${m.apiPort}`,
-                restApiConnect: `${HOST}:${m.apiPort}`,
-                pgListen: `${HOST}:${m.pgPort}`,
-                pgConnect: `${HOST}:${m.pgPort}`,
-                dataDir,
-                binDir: PG_BIN,
-                socketDir: path.dirname(dataDir),
-                pgpassFile: path.join(path.dirname(dataDir), "pgpass"),
-                archiveCommand: `cp %p ${archive}/%f`,
-                clientCidrs: ["127.0.0.0/8"],
-                settings: c.settings,
-                postInit: `/bin/sh ${c.postInitFiles.script}`,
-                // The production section (renderers/spiloRestore.ts) with the local-directory stand-ins for WAL-G.
-                clone: {
-                    fromScope: PATRONI_DEFAULTS.scope,
-                    targetTime: this.targetTime,
-                    command: `/bin/sh ${clone} --target-epoch=${Math.floor(this.targetMs / 1000)}`,
-                    restoreCommand: `cp ${path.join(this.bucket, "wal")}/%f %p`,
-                },
-            }), { mode: 0o644 });
-            return m;
-        });
+        // The production section (renderers/spiloRestore.ts) with the local-directory stand-ins for WAL-G.
+        const cloneSection = {
+            fromScope: PATRONI_DEFAULTS.scope,
+            targetTime: this.targetTime,
+            command: `/bin/sh ${clone} --target-epoch=${Math.floor(this.targetMs / 1000)}`,
+            restoreCommand: `cp ${path.join(this.bucket, "wal")}/%f %p`,
+        };
+        this.restoredMembers = RESTORE_PORTS.pg.slice(0, members).map((pgPort, i) =>
+            c.prepareMember({ name: `restored-${this.restores}-${i + 1}`, pgPort, apiPort: RESTORE_PORTS.api[i], scope, archiveCommand: `cp %p ${archive}/%f`, clone: cloneSection }));
         const leader = this.restoredMembers[0];
         const t0 = Date.now();
-        leader.daemon = startPatroni(leader.name, leader.configFile, path.join(c.dir, `${leader.name}.log`), c.dir, {
-            PATRONI_SUPERUSER_PASSWORD: c.password,
-            PATRONI_REPLICATION_PASSWORD: c.password,
-        });
+        c.startMember(leader);
         const log = path.join(c.dir, `${leader.name}.log`);
         await waitFor(`${leader.name} to restore and lead`, async () => {
             if (leader.daemon?.exited()) throw new Error(`${leader.name}'s Patroni exited during the restore:\n${fs.readFileSync(log, "utf8").split("\n").slice(-30).join("\n")}`);
@@ -262,9 +234,7 @@ export class PitrScenario {
             (await c.sqlAs(leader.pgPort, r.appRole, c.rolePasswords.app, r.appDatabase, "CREATE TABLE IF NOT EXISTS restored_ok (at timestamptz DEFAULT now()); INSERT INTO restored_ok DEFAULT VALUES", 5000)).code === 0,
         { timeoutMs: 60_000, intervalMs: 200 });
         const seconds = (Date.now() - t0) / 1000;
-        for (const m of this.restoredMembers.slice(1)) {
-            m.daemon = startPatroni(m.name, m.configFile, path.join(c.dir, `${m.name}.log`), c.dir, { PATRONI_SUPERUSER_PASSWORD: c.password, PATRONI_REPLICATION_PASSWORD: c.password });
-        }
+        for (const m of this.restoredMembers.slice(1)) c.startMember(m);
         return { seconds, ...(await this.verify(leader)), member: leader };
     }
 

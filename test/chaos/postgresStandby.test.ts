@@ -26,7 +26,7 @@ import { dcsPatch, JsonObject, promotedDcs } from "../../renderers/patroniConfig
 import { Daemon, run, signalDaemon, waitFor } from "./support";
 import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, startPatroni, stopPatroni } from "./patroniCluster";
 
-const STANDBY = { name: spiloMemberName("us-west-2", 1), pgPort: 25121, apiPort: 25131 };
+const STANDBY = { name: spiloMemberName("us-west-2", 1), pgPort: PORTS.standbyPg, apiPort: PORTS.standbyApi };
 /** The primary's two "data hosts": the leader's first (as the standby stack lists them), then the other. */
 const PRIMARY_HOSTS = ["127.0.0.1", "127.0.0.2"];
 const SLOW_BUILD_SECONDS = 12;

@@ -14,7 +14,7 @@
  * SPILO_CONFIGURATION), `PATCH /config`. Only the transport differs: here plain HTTP to the member's REST API, in
  * production `curl` inside the member's container over the Docker provider's SSH path.
  *
- * Ports: the primary's (patroniCluster.ts PORTS) and 25421-25462 on 127.0.0.1.
+ * Ports: the primary's (patroniCluster.ts PORTS) and 25421-25462 on 127.0.0.1, all shifted by OCHAOS_PG_PORT_OFFSET.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -24,10 +24,13 @@ import { leaderCheckPathFor, renderHaproxyCfg } from "../../renderers/haproxy";
 import { PATRONI_DEFAULTS, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
 import { bootstrapDcs, JsonObject, promotionPatch } from "../../renderers/patroniConfigPatch";
 import { Daemon, run, signalDaemon, sleep, startDaemon, stopDaemon, waitExit, waitFor } from "./support";
-import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, postmasterPid, childPids, startPatroni, stopPatroni } from "./patroniCluster";
+import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, postmasterPid, childPids, shiftPort, startPatroni, stopPatroni } from "./patroniCluster";
 
 const HOST = "127.0.0.1";
-export const STANDBY_PORTS = { etcdClient: 25421, etcdPeer: 25431, pg: 25441, api: 25451, haPrimary: 25460, haReplica: 25461, haStats: 25462 } as const;
+export const STANDBY_PORTS = {
+    etcdClient: shiftPort(25421), etcdPeer: shiftPort(25431), pg: shiftPort(25441), api: shiftPort(25451),
+    haPrimary: shiftPort(25460), haReplica: shiftPort(25461), haStats: shiftPort(25462),
+} as const;
 /** Ids the standby region's writer uses (the primary's writer counts up from 1). */
 const STANDBY_IDS = 1_000_000_000;
 

@@ -1,8 +1,10 @@
 /**
  * Child process of test/readinessGate.test.ts: builds SwarmHosts alone under the mock engine, with the managers'
  * heartbeats `<prefix>/managers/<hostname>` as the mode says ("ready": app-0 live; "stale": app-0's entry names
- * the instance it replaced and no other manager published; "app0-dead": app-0 silent, app-1 live), and prints what
- * the Docker host Output became (the host string, or the gate's error) and each manager's private IP.
+ * the instance it replaced and no other manager published; "app0-dead": app-0 silent, app-1 live; "legacy": a stack
+ * deployed before the heartbeats, no manager published one and `<prefix>/manager-instance-id` holds app-0's instance
+ * id), and prints what the Docker host Output became (the host string, or the gate's error), each manager's private
+ * IP and how many heartbeat reads the gate made.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,6 +14,8 @@ import { validateConfig } from "../../config/validate";
 
 class ModeMocks extends OfflineMocks {
     private readonly instances = new Map<string, string>();
+    /** Heartbeat reads (`<prefix>/managers/<hostname>`): one gate attempt reads each of the 3 managers once. */
+    heartbeatReads = 0;
     constructor(private readonly mode: string) {
         super("us-east-1", () => ({}));
     }
@@ -23,6 +27,12 @@ class ModeMocks extends OfflineMocks {
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         const a = args.inputs as Record<string, unknown>;
         const m = /\/swarm\/managers\/(app-\d+)$/.exec(String(a.name));
+        if (args.token === "aws:ssm/getParameter:getParameter" && m) this.heartbeatReads++;
+        if (args.token === "aws:ssm/getParameter:getParameter" && /\/swarm\/manager-instance-id$/.test(String(a.name)) && this.mode !== "ready") {
+            const value = this.mode === "legacy" ? this.instances.get("app-0") : undefined;
+            if (!value) throw new Error(`ParameterNotFound: ${a.name}`);
+            return { name: a.name, value, insecureValue: value, type: "String", id: a.name };
+        }
         if (args.token === "aws:ssm/getParameter:getParameter" && m && this.mode !== "ready") {
             const now = Math.floor(Date.now() / 1000);
             const value =
@@ -64,7 +74,11 @@ async function probe(mode: string): Promise<string> {
     const promise = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
     const ips = await Promise.all(hosts.nodes.filter((n) => n.manager).map(async (n) => `${n.hostname}=${await promise(n.privateIp)}`));
     process.stdout.write(`managers ${ips.join(" ")}\n`);
-    return promise(hosts.dockerHost);
+    try {
+        return await promise(hosts.dockerHost);
+    } finally {
+        process.stdout.write(`heartbeat-reads ${mocks.heartbeatReads}\n`);
+    }
 }
 
 probe(process.argv[2] ?? "ready").then(
