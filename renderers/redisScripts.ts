@@ -289,7 +289,17 @@ export function renderRdbBackupScript(i: RdbBackupInput): string {
     const work = checkPath("workDir", i.workDir ?? D.backupWorkDir);
     const rdbFile = i.rdbFile === undefined ? undefined : checkPath("rdbFile", i.rdbFile);
     const fetch = rdbFile
-        ? [`    cp ${q(rdbFile)} "$file" || exit 1`]
+        ? [
+              // A Redis that started empty writes dump.rdb at its first `save` rule (never, with no write): until
+              // then its data dir holds only the AOF directory, and there is nothing to copy. A dir without it is
+              // not Redis' (a wrong mount): a failure.
+              `    if [ ! -e ${q(rdbFile)} ] && [ -d ${q(`${posixDirname(rdbFile)}/appendonlydir`)} ]; then`,
+              '        echo "ops-redis-backup: no snapshot yet (Redis has saved none since it started empty): nothing to copy"',
+              '        date -u +%s > "$work/last-success"',
+              "        exit 0",
+              "    fi",
+              `    cp ${q(rdbFile)} "$file" || exit 1`,
+          ]
         : [
               '    REDISCLI_AUTH=$(cat "$secret") || exit 1',
               "    export REDISCLI_AUTH",
@@ -341,4 +351,10 @@ export function renderRdbBackupScript(i: RdbBackupInput): string {
         "done",
         "",
     ].join("\n");
+}
+
+/** The directory part of an absolute POSIX path (checked by checkPath). */
+function posixDirname(p: string): string {
+    const i = p.lastIndexOf("/");
+    return i <= 0 ? "/" : p.slice(0, i);
 }

@@ -300,6 +300,30 @@ describe("renderRdbBackupScript", () => {
         assert.match(r.stdout, /uploaded s3:\/\/ops-center-backups-use1\/redis\/us-east-1\/dump-/, r.stderr);
         assert.equal(fs.readFileSync(path.join(d, "uploaded.rdb"), "utf8"), "REDIS0010-snapshot");
     });
+    it("with rdbFile, a Redis that has saved no snapshot yet (fresh, no writes) is healthy with nothing to copy; a volume with no Redis is a failure", () => {
+        // Found on the Swarm lab: a fresh deploy's Redis writes dump.rdb only after its first `save` rule fires
+        // (900 s after the first write; never with no write), so the sidecar failed, its health check never passed,
+        // and Swarm killed it after the start period, over and over.
+        const d = tmp();
+        const bin = path.join(d, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "aws"), `#!/bin/sh\necho "$*" >> ${d}/aws.args\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "sleep"), "#!/bin/sh\nkill $PPID\n", { mode: 0o755 });
+        const vol = path.join(d, "redis-data");
+        fs.mkdirSync(path.join(vol, "appendonlydir"), { recursive: true }); // Redis runs there (appendonly yes)
+        const s = renderRdbBackupScript({ ...input, rdbFile: path.join(vol, "dump.rdb"), workDir: path.join(d, "work") });
+        const r = spawnSync("sh", ["-c", s], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 10_000 });
+        assert.match(r.stdout + r.stderr, /no snapshot yet/);
+        assert.ok(fs.existsSync(path.join(d, "work", "last-success")), `no last-success: ${r.stdout}${r.stderr}`);
+        assert.ok(!fs.existsSync(path.join(d, "aws.args")), "nothing may be uploaded");
+        // The volume is not a Redis data dir (a wrong mount): no success.
+        const e = tmp();
+        fs.mkdirSync(path.join(e, "work"));
+        const s2 = renderRdbBackupScript({ ...input, rdbFile: path.join(e, "empty", "dump.rdb"), workDir: path.join(e, "work") });
+        const r2 = spawnSync("sh", ["-c", s2], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 10_000 });
+        assert.match(r2.stderr, /copy failed/);
+        assert.ok(!fs.existsSync(path.join(e, "work", "last-success")));
+    });
     it("rejects bad bucket, region, key and interval", () => {
         assert.throws(() => renderRdbBackupScript({ ...input, bucket: "Bad_Bucket" }), /bucket is "Bad_Bucket"/);
         assert.throws(() => renderRdbBackupScript({ ...input, region: "useast" }), /region is "useast"/);

@@ -289,3 +289,17 @@ describe("Swarm apply: services are created in the engine's order (dependsOn), e
         assert.throws(() => serviceDependencies(plan, [cyclic, b]), /dependsOn cycle among services: .*opscenter-etcd-1.*opscenter-etcd-2/);
     });
 });
+
+describe("Swarm lab deviations: health-check timing scaled by one stated factor, flagged", () => {
+    it("interval, timeout and start period x k, retries and the command kept; the line names every service", () => {
+        const plan = planStack("us-east-1");
+        const t = translatePlan(plan);
+        const d = applyDeviations(t, hostsOf(plan), LAB_NODE, { ipvs: true, healthScale: 3 });
+        const before = t.services.find((s) => s.spec.Name === "opscenter-etcd-1")!.spec.TaskTemplate.ContainerSpec.Healthcheck as Any;
+        const after = d.translation.services.find((s) => s.spec.Name === "opscenter-etcd-1")!.spec.TaskTemplate.ContainerSpec.Healthcheck as Any;
+        assert.deepEqual(after, { ...before, Interval: before.Interval * 3, Timeout: before.Timeout * 3, StartPeriod: before.StartPeriod * 3 });
+        assert.ok(d.lines.some((l) => l.startsWith("NOT IN THE ISSUE'S ALLOWED LIST, forced by the lab's density") && l.includes("x 3") && l.includes("opscenter-etcd-1")), d.lines.join("\n"));
+        const plain = applyDeviations(t, hostsOf(plan), LAB_NODE, { ipvs: true });
+        assert.ok(!plain.lines.some((l) => l.includes("density")));
+    });
+});

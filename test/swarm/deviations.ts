@@ -15,6 +15,13 @@
  * ingress routing mesh are IPVS, so every service resolves by DNS round robin (EndpointSpec.Mode "dnsrr") and a
  * port the plan publishes through the ingress mesh is published on the task's host instead (PublishMode "host";
  * the Engine refuses ingress ports with dnsrr). It is printed like the others, flagged as outside the allowed list.
+ *
+ * And one the lab's density forces, also NOT among the three, made when `healthScale` > 1 (SWARM_HEALTH_SCALE,
+ * default 3): every health check's interval, timeout and start period x that factor (retries kept). The lab runs all
+ * of a stack's hosts (8 engines, ~45 containers, each check a `runc exec`) on one 2-CPU machine, where the plan's
+ * hosts have 22 vCPUs: measured, a 3 s check then often takes longer than 3 s, Swarm kills the task as unhealthy,
+ * the restarts load the machine further and every service falls to 0 (lab runs of 2026-11-29). It changes when a
+ * task is judged, not what is checked.
  */
 import * as fs from "node:fs";
 import { Json, Translation } from "./translate";
@@ -82,7 +89,7 @@ function rolesOf(spec: Json, all: string[]): string[] {
 }
 
 /** The translation with the allowed deviations made, and the lines that state them. */
-export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity, kernel: { ipvs: boolean } = { ipvs: true }): { translation: Translation; lines: string[] } {
+export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity, kernel: { ipvs: boolean; healthScale?: number } = { ipvs: true }): { translation: Translation; lines: string[] } {
     const lines: string[] = [];
     const images = [...new Set(t.services.map((s) => String(s.spec.TaskTemplate.ContainerSpec.Image)))].sort();
     lines.push(`images: the plan's references, each a local stand-in built and tagged with that exact reference (no registry): ${images.join(", ")}`);
@@ -109,6 +116,21 @@ export function applyDeviations(t: Translation, hosts: readonly HostSize[], node
             `NOT IN THE ISSUE'S ALLOWED LIST, forced by this kernel (no IPVS): every service resolves by DNS round robin (endpoint mode dnsrr, not the VIP)` +
                 `; ports published through the ingress mesh are published in host mode on their task's node: ${meshed.join(", ") || "none"}`,
         );
+    }
+
+    const k = kernel.healthScale ?? 1;
+    if (k > 1) {
+        const slowed: string[] = [];
+        services = services.map((svc) => {
+            const hc = svc.spec.TaskTemplate.ContainerSpec.Healthcheck as Json | undefined;
+            if (!hc || !Array.isArray(hc.Test) || hc.Test[0] === "NONE") return svc;
+            slowed.push(svc.spec.Name);
+            const x = (v: unknown) => (v === undefined ? undefined : Math.round(Number(v) * k));
+            const Healthcheck = { ...hc, Interval: x(hc.Interval), Timeout: x(hc.Timeout), StartPeriod: x(hc.StartPeriod) };
+            for (const key of ["Interval", "Timeout", "StartPeriod"] as const) if (Healthcheck[key] === undefined) delete Healthcheck[key];
+            return { ...svc, spec: { ...svc.spec, TaskTemplate: { ...svc.spec.TaskTemplate, ContainerSpec: { ...svc.spec.TaskTemplate.ContainerSpec, Healthcheck } } } };
+        });
+        lines.push(`NOT IN THE ISSUE'S ALLOWED LIST, forced by the lab's density (all hosts on one 2-CPU machine): health-check interval, timeout and start period x ${k} (retries kept): ${slowed.join(", ")}`);
     }
 
     const s = scaling(hosts, node);

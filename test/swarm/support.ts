@@ -36,6 +36,9 @@ export interface StackLab {
     stop(): Promise<void>;
 }
 
+/** The lab's health-check timing factor (deviations.ts): SWARM_HEALTH_SCALE, default 3; 1 keeps the plan's. */
+export const HEALTH_SCALE = Number(process.env.SWARM_HEALTH_SCALE ?? 3);
+
 /** Bound on convergence after an apply: Patroni's start period is 120 s; images are local. */
 export const CONVERGE_MS = Number(process.env.SWARM_CONVERGE_S ?? 420) * 1000;
 
@@ -77,7 +80,7 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         log(`# ${stack}: images loaded in ${Date.now() - t1} ms\n`);
         const planAddresses = addPlanAddresses(lab, plan);
         const info = JSON.parse(dockerCli(lab.nodes[0].socket, ["info", "--format", "{{json .}}"])) as { NCPU: number; MemTotal: number };
-        const deviate = (p: OfflinePlan) => applyDeviations(translatePlan(p), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs() });
+        const deviate = (p: OfflinePlan) => applyDeviations(translatePlan(p), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs(), healthScale: HEALTH_SCALE });
         const d = deviate(plan);
         printDeviations(d.lines, log);
         const manager = () => new Docker({ socketPath: lab.managerSocket() });
