@@ -48,6 +48,13 @@ describe("region promotion: Postgres, the whole primary region killed", { timeou
     it("the old primary region, restarted as it was, takes no writes", () => {
         assert.equal(r.old.writesAccepted, 0, `${r.old.writesAccepted}/${r.old.attempts} writes accepted; roles ${r.old.roles.join(", ")}`);
     });
+
+    it("every old-region member stays down with a log line naming the fence and the runbook", () => {
+        r.old.fenced.forEach((lines, i) => {
+            assert.ok(lines.length >= 1, `old-region member ${i + 1} logged no FENCED line`);
+            assert.match(lines[0], /FENCED: region us-west-2 is the primary since fence epoch 1 .*region-fence\.txt.*rebuild us-east-1 as a standby of us-west-2.*Region promotion/);
+        });
+    });
 });
 
 describe("region promotion: Redis, the whole primary region killed", { timeout: 300_000 }, () => {
@@ -76,5 +83,12 @@ describe("region promotion: Redis, the whole primary region killed", { timeout: 
     it("the old primary region, restarted as it was, takes no writes and leaves the promoted master alone", () => {
         assert.equal(r.old.writesAccepted, 0, `${r.old.writesAccepted}/${r.old.attempts} SETs accepted by the old region`);
         assert.equal(r.old.promotedRole, "master", "the old region's sentinels demoted the promoted node");
+    });
+
+    it("every old-region node and sentinel stays down with a log line naming the fence and the runbook", () => {
+        r.old.fenced.forEach((lines, i) => {
+            assert.ok(lines.length >= 1, `old-region daemon ${i} logged no FENCED line`);
+            assert.match(lines[0], /FENCED: region us-west-2 is the primary since fence epoch 1 .*region-fence\.txt.*rebuild us-east-1 as a standby of us-west-2.*Region promotion/);
+        });
     });
 });
