@@ -222,7 +222,7 @@ export function renderFenceSync(i: FenceSyncInput): string {
             if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket)) fail(`sources[${n}].bucket`, s.bucket, "an S3 bucket name");
             if (!REGION_RE.test(s.region)) fail(`sources[${n}].region`, s.region, "an AWS region");
             fetch = [
-                `    if aws s3api get-object --region '${s.region}' --bucket '${s.bucket}' --key '${FENCE_DEFAULTS.key}' "$tmp" >/dev/null 2>"$dir/.err"; then state=found`,
+                `    if bounded aws s3api get-object --cli-connect-timeout 5 --cli-read-timeout 10 --region '${s.region}' --bucket '${s.bucket}' --key '${FENCE_DEFAULTS.key}' "$tmp" >/dev/null 2>"$dir/.err"; then state=found`,
                 `    elif grep -q NoSuchKey "$dir/.err"; then state=absent`,
                 "    else state=unreadable; fi",
             ];
@@ -262,6 +262,9 @@ export function renderFenceSync(i: FenceSyncInput): string {
         "umask 022",
         `dir='${dir}'`,
         'mkdir -p "$dir"',
+        "# Every call bounded: a region whose S3 does not answer (the dead one) must not hold up the round, and so the gates.",
+        "export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard",
+        'bounded() { if command -v timeout >/dev/null 2>&1; then timeout 30 "$@"; else "$@"; fi; }',
         "while :; do",
         ...rounds,
         '    date +%s > "$dir/.checked.tmp" && mv -f "$dir/.checked.tmp" "$dir/checked"',

@@ -143,8 +143,9 @@ describe("fence sync (sh)", () => {
 
     it("reads S3 with the AWS CLI, telling NoSuchKey (no record) from any other error", () => {
         const s = renderFenceSync({ sources: [{ name: "us-west-2", kind: "s3", bucket: "ops-center-ha-us-west-2-wal-123456789012", region: "us-west-2" }] });
-        assert.match(s, /aws s3api get-object --region 'us-west-2' --bucket 'ops-center-ha-us-west-2-wal-123456789012' --key 'ops-center\/region-fence.txt' "\$tmp"/);
+        assert.match(s, /bounded aws s3api get-object --cli-connect-timeout 5 --cli-read-timeout 10 --region 'us-west-2' --bucket 'ops-center-ha-us-west-2-wal-123456789012' --key 'ops-center\/region-fence.txt' "\$tmp"/);
         assert.match(s, /grep -q NoSuchKey/);
+        assert.match(s, /export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard\n.*timeout 30 "\$@"/, "a dead region's S3 cannot hold up a round");
         assert.equal(spawnSync("sh", ["-n", "-c", s]).status, 0);
     });
 });

@@ -158,6 +158,7 @@ export const region_redis_promotion: BenchCase = async (runs: number): Promise<C
         notes:
             `seconds from the promotion command (REPLICAOF NO ONE, CONFIG REWRITE on the standby's replica) to its first acknowledged SET; ` +
             `the whole primary region SIGKILLed (master, 2 replicas, 3 sentinels) under a Sentinel-aware writer; acknowledged writes lost = keys acknowledged before the kill missing after; ` +
+            `the old region restarted as it was for ${OLD_REDIS_WINDOW_MS / 1000} s, its nodes and sentinels through the fence gate (the fence recorded in the promoted region's bucket only; directories stand in for both buckets): ${oldAccepted} SETs accepted; ` +
             `runs: ${perRun.join("; ")}`,
     });
 };
