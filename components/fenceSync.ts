@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { FENCE_DEFAULTS, renderFenceSync } from "../renderers/fence";
 import { swarmResources } from "../lib/sizing";
-import { healthcheck, placeOn, statelessRollback, statelessUpdate } from "../lib/swarmSpec";
+import { healthcheck, placeOn } from "../lib/swarmSpec";
 import { attachNetwork, mountConfig, swarmConfig, SwarmContext } from "./swarmKit";
 
 /** Arguments of {@link FenceSync}. */
@@ -64,8 +64,9 @@ export class FenceSync extends pulumi.ComponentResource {
                     networksAdvanceds: [attachNetwork(ctx.networks.data)],
                     restartPolicy: { condition: "any", delay: "5s" },
                 },
-                updateConfig: statelessUpdate(1, "5s", "20s"),
-                rollbackConfig: statelessRollback(1, "20s"),
+                // Stop-first: the old and new task of a host would otherwise share its fence volume (both write it).
+                updateConfig: { parallelism: 1, delay: "5s", order: "stop-first", failureAction: "rollback", monitor: "20s" },
+                rollbackConfig: { parallelism: 1, order: "stop-first", monitor: "20s" },
             },
             { parent: this, provider: ctx.provider },
         );
