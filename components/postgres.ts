@@ -4,6 +4,7 @@ import { Role } from "../config/types";
 import { ETCD_DEFAULTS, ETCD_ENTRYPOINT_FILE, etcdHealthcheck, renderEtcdEntrypoint } from "../renderers/etcd";
 import { HAPROXY_DEFAULTS, leaderCheckPathFor, renderHaproxyCfg } from "../renderers/haproxy";
 import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironment, SPILO_DEFAULTS, SpiloMemberInput, spiloMemberName, SpiloRestoreSource, spiloRolePasswordFiles } from "../renderers/patroni";
+import { FENCE_DEFAULTS } from "../renderers/fence";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
 import { healthcheck, memberRolling, placeOn } from "../lib/swarmSpec";
@@ -49,6 +50,12 @@ export interface PostgresArgs {
      * Spilo from `source` up to its target time. The previous cluster's volumes and WAL stay untouched.
      */
     readonly restore?: { readonly scope: string; readonly source: SpiloRestoreSource };
+    /**
+     * The region fence (components/fenceSync.ts): the host volume the members mount read-only and read in their
+     * entrypoint's start gate, and the sync service they depend on. A member rendered as a primary of a region the
+     * other region was promoted away from stays down (renderers/fence.ts).
+     */
+    readonly fence?: { readonly volume: string; readonly service: pulumi.Resource };
     /** Swarm secrets with the superuser, replication, application-role and monitoring-role passwords. */
     readonly secrets: { readonly superuser: docker.Secret; readonly replication: docker.Secret; readonly app: docker.Secret; readonly monitor: docker.Secret };
 }
@@ -118,7 +125,8 @@ export class Postgres extends pulumi.ComponentResource {
             retryTimeout: args.timing.retryTimeout,
             archiveTimeoutSeconds: args.timing.archiveTimeout,
         });
-        const entrypoint = swarmConfig(this, ctx, "spilo-entrypoint", renderSpiloEntrypoint());
+        const entrypoint = swarmConfig(this, ctx, "spilo-entrypoint", renderSpiloEntrypoint(args.fence ? { fence: { region: args.region, role: args.role } } : {}));
+        const fenceMount = args.fence ? [{ type: "volume", source: args.fence.volume, target: FENCE_DEFAULTS.dir, readOnly: true }] : [];
         // The roles the tiers log in with, created by Patroni's post_init when the cluster bootstraps.
         const postInit = swarmConfig(this, ctx, "spilo-post-init", renderPostInitScript({ sqlFile: SPILO_DEFAULTS.rolesSqlFile, passwordFiles: spiloRolePasswordFiles(), spiloPostInit: POSTGRES_ROLES_DEFAULTS.spiloPostInit }));
         const rolesSql = swarmConfig(this, ctx, "spilo-roles-sql", renderRolesSql(postgresRoles()));
@@ -177,7 +185,7 @@ export class Postgres extends pulumi.ComponentResource {
                             ],
                             // A silent primary host costs ~7 s before libpq tries the next (see SPILO_DEFAULTS.tcpSynRetries).
                             sysctl: { "net.ipv4.tcp_syn_retries": String(SPILO_DEFAULTS.tcpSynRetries) },
-                            mounts: [{ type: "volume", source: volume(m), target: "/home/postgres/pgdata" }],
+                            mounts: [{ type: "volume", source: volume(m), target: "/home/postgres/pgdata" }, ...fenceMount],
                             healthcheck: { tests: ["CMD", "curl", "-fsS", `http://localhost:${PATRONI_DEFAULTS.restApiPort}${SPILO_DEFAULTS.livenessPath}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "120s" },
                             stopGracePeriod: "60s",
                         },
@@ -191,7 +199,8 @@ export class Postgres extends pulumi.ComponentResource {
                     // Health: start period 120 s + 3 x 10 s; a replica restore from the WAL archive may take minutes.
                     ...memberRolling("150s", "15m"),
                 },
-                { ...stateful, dependsOn: prevMember ? [prevMember] : [] },
+                // The first member after the fence sync (its gate waits for the sync's first round); the others follow it.
+                { ...stateful, dependsOn: prevMember ? [prevMember] : args.fence ? [args.fence.service] : [] },
             );
         });
 

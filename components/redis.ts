@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config/types";
+import { FENCE_DEFAULTS } from "../renderers/fence";
 import { redisRestoreMarker, REDIS_RESTORE_DEFAULTS, renderRedisRestoreScript } from "../renderers/redisRestore";
 import { REDIS_DEFAULTS, renderRdbBackupScript, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart, validateSentinelTopology } from "../renderers/redis";
 import { renderSecretEnvStart } from "../renderers/secretEnv";
@@ -51,6 +52,11 @@ export interface RedisArgs {
     /** This region's bucket and key for the hourly RDB copy. */
     readonly backupBucket: pulumi.Input<string>;
     readonly backupKmsKeyArn: pulumi.Input<string>;
+    /**
+     * The region fence (components/fenceSync.ts): the host volume the nodes and sentinels mount read-only and read in
+     * their start script's gate, and the sync service they depend on (renderers/fence.ts).
+     */
+    readonly fence?: { readonly volume: string; readonly service: pulumi.Resource };
     /**
      * Point-in-time restore (config `restore.redisRdbKey`): the first node's EMPTY volume is seeded from this RDB copy
      * by a restore step (renderers/redisRestore.ts) before redis-server starts; the replicas sync from it.
@@ -104,6 +110,8 @@ export class Redis extends pulumi.ComponentResource {
         const secret = mountSecret(args.passwordSecret, D.passwordFile.split("/").pop()!, 0o400, REDIS_USER);
         this.nodeServiceNames = nodeNames.map((n) => `${ctx.prefix}-${n}`);
         const masterHost = primary ? ip(0) : pulumi.output(args.primaryMaster!.host);
+        // The region fence's start gate, in every node's and sentinel's start script (none when rendered as a standby).
+        const gate = args.fence ? { fence: { region: args.region, role: args.role } } : {};
         const masterPort = primary ? D.port : args.primaryMaster!.port;
 
         // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): the replicas first
@@ -132,6 +140,7 @@ export class Redis extends pulumi.ComponentResource {
                     self: { host: self, port: D.port },
                     sentinels: asks.map((h) => ({ host: h, port: D.sentinelPort })),
                     ...(i === 0 && restoring ? { waitForRestore: redisRestoreMarker() } : {}),
+                    ...gate,
                 }),
             );
             const redisStart = swarmConfig(this, ctx, `${node}-start`, start);
@@ -154,7 +163,7 @@ export class Redis extends pulumi.ComponentResource {
                 const sname = `redis-sentinel-${i + 1}`;
                 // An empty sentinel monitors the master the other sentinels report.
                 const others = pulumi.all(Array.from({ length: args.sentinels }, (_, j) => j).filter((j) => j !== i).map((j) => sentinelAddr(j)));
-                const sentinelStart = swarmConfig(this, ctx, `${sname}-start`, others.apply((hs) => renderSentinelStart({ sentinels: hs.map((h) => ({ host: h, port: D.sentinelPort })) })));
+                const sentinelStart = swarmConfig(this, ctx, `${sname}-start`, others.apply((hs) => renderSentinelStart({ sentinels: hs.map((h) => ({ host: h, port: D.sentinelPort })), ...gate })));
                 this.sentinelServiceNames.push(`${ctx.prefix}-${sname}`);
                 const conf = pulumi.all([sentinelAddr(i), masterHost]).apply(([self, mHost]) =>
                     renderSentinelConf({ name: sname, master: { host: mHost, port: D.port }, sentinels: args.sentinels, quorum: args.quorum, announceHost: self, downAfterMs: args.downAfterMs }),
@@ -304,7 +313,10 @@ export class Redis extends pulumi.ComponentResource {
                         commands: spec.commands,
                         configs: spec.configs,
                         secrets: spec.secrets,
-                        mounts: [{ type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir }],
+                        mounts: [
+                            { type: "volume", source: `${ctx.prefix}-${service}-data`, target: REDIS_DEFAULTS.dataDir },
+                            ...(args.fence ? [{ type: "volume", source: args.fence.volume, target: FENCE_DEFAULTS.dir, readOnly: true }] : []),
+                        ],
                         healthcheck: spec.healthcheck,
                     },
                     placement: { constraints: placeOn("data", { hostname: h.hostname }) },
@@ -317,7 +329,8 @@ export class Redis extends pulumi.ComponentResource {
                 // Health: start period up to 30 s + 3 x 10 s.
                 ...memberRolling("60s", "5m"),
             },
-            { parent: this, provider: ctx.provider, dependsOn: after ? [after] : [] },
+            // The first member after the fence sync (its gate waits for the sync's first round); the others follow it.
+            { parent: this, provider: ctx.provider, dependsOn: after ? [after] : args.fence ? [args.fence.service] : [] },
         );
     }
 }

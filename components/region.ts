@@ -11,6 +11,8 @@ import { CREDENTIAL_OUTPUTS } from "../config/standbyCredentials";
 import { CredentialName, Credentials } from "./credentials";
 import { CrossRegion } from "./crossRegion";
 import { Edge } from "./edge";
+import { FenceSync } from "./fenceSync";
+import { peerFenceBucket } from "../lib/fenceBuckets";
 import { Frontend } from "./frontend";
 import { GlobalDns } from "./globalDns";
 import { Monitoring } from "./monitoring";
@@ -53,6 +55,9 @@ export class Region extends pulumi.ComponentResource {
         const fromPrimary = (key: PrimaryOutputKey) => ref!.requireOutput(key);
 
         const wal = new WalBucket(`${name}-wal`, { project: "ops-center-ha", stack: cfg.stack, region: cfg.region, retentionDays: cfg.postgres.backupRetentionDays, tags }, parent);
+        // The peer region's WAL bucket, where the region fence record is when the peer was promoted (lib/fenceBuckets.ts).
+        const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+        const peerFence = cfg.peerRegion ? { region: cfg.peerRegion, bucket: accountId.apply((a) => peerFenceBucket(cfg, a)!.bucket) } : undefined;
         const existing = cfg.hosts.existingSwarmHost !== undefined;
         const network = existing ? undefined : new Network(`${name}-net`, { vpcCidr: cfg.network.vpcCidr, zones: cfg.network.availabilityZones!, adminCidr: cfg.network.adminCidr, tags }, parent);
         const hosts = new SwarmHosts(
@@ -70,6 +75,7 @@ export class Region extends pulumi.ComponentResource {
                 },
                 walBucket: { arn: wal.bucketArn, kmsKeyArn: wal.kmsKeyArn },
                 restoreSource: cfg.restore && { ...cfg.restore, pgVersion: PATRONI_DEFAULTS.pgVersion },
+                peerFenceBucket: peerFence,
                 acmeDns01: cfg.edge.tlsMode === "dns01" ? { hostedZoneId: cfg.dns.hostedZoneId, domains: [cfg.dns.domain] } : undefined,
                 edgeParameterPrefix: `/ops-center-ha/${cfg.stack}/edge`,
                 tags,
@@ -87,6 +93,10 @@ export class Region extends pulumi.ComponentResource {
             },
             parent,
         );
+
+        // The region fence's sync on every data host: the data tier's start gates read what it copies (renderers/fence.ts).
+        const fence = new FenceSync(`${name}-fence`, { swarm, own: { region: cfg.region, bucket: wal.bucketName }, peer: peerFence, image: cfg.images.awsCli }, parent);
+        const fenceMount = { volume: fence.volume, service: fence.service };
 
         // On an existing Swarm the operator names the data nodes; their addresses are not known to the program.
         const dataNodes: { hostname: string; privateIp?: pulumi.Output<string> }[] = existing
@@ -110,6 +120,7 @@ export class Region extends pulumi.ComponentResource {
                 standbySource: ref && { primaryHosts: fromPrimary("postgresLeaderAddresses") as pulumi.Output<string[]>, primaryRegion: cfg.peerRegion! },
                 secrets: { superuser: creds.secrets.pgSuperuser, replication: creds.secrets.pgReplication, app: creds.secrets.pgApp, monitor: creds.secrets.pgMonitor },
                 restore: cfg.restore && { scope: cfg.restore.scope, source: cfg.restore },
+                fence: fenceMount,
             },
             parent,
         );
@@ -130,6 +141,7 @@ export class Region extends pulumi.ComponentResource {
                 backupBucket: wal.bucketName,
                 backupKmsKeyArn: wal.kmsKeyArn,
                 restoreFrom: cfg.restore?.redisRdbKey ? { bucket: cfg.restore.fromBucket, region: cfg.restore.bucketRegion, key: cfg.restore.redisRdbKey } : undefined,
+                fence: fenceMount,
             },
             parent,
         );
@@ -265,6 +277,8 @@ export class Region extends pulumi.ComponentResource {
             walBucketName: wal.bucketName,
             walBucketArn: wal.bucketArn,
             walKmsKeyArn: wal.kmsKeyArn,
+            // Where the region fence records are (npm run promote reads and writes them): this region's WAL bucket and the peer's.
+            fenceBuckets: pulumi.output({ own: { region: cfg.region, bucket: wal.bucketName }, peer: peerFence }),
             // The Postgres cluster's Patroni scope (part of its WAL-G path): a later restore's restore.fromScope.
             postgresScope: postgres.scope,
             // The HAProxy leader port is published through the routing mesh on every node: the standby streams through

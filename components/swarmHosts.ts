@@ -51,6 +51,7 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { peerFenceReadStatements } from "../lib/fenceBuckets";
 import { RestoreAccessInput, restoreReadStatements } from "../lib/restoreAccess";
 import type { HaConfig, HostRole } from "../config/types";
 import { planNodes } from "../lib/placement";
@@ -92,6 +93,8 @@ export interface SwarmHostsArgs {
     };
     /** Point-in-time restore: the data hosts also read the source bucket's backups and decrypt with its key (lib/restoreAccess.ts). */
     readonly restoreSource?: RestoreAccessInput;
+    /** The peer region's WAL bucket: the data hosts' fence sync reads its region fence record (lib/fenceBuckets.ts). */
+    readonly peerFenceBucket?: { readonly region: string; readonly bucket: pulumi.Input<string> };
     /** Traefik ACME DNS-01 through Route53 from the edge hosts: the zone and the names certified. */
     readonly acmeDns01?: {
         /** Route53 hosted zone id. */
@@ -250,6 +253,11 @@ export class SwarmHosts extends pulumi.ComponentResource {
                     { Sid: "WalKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: wal.kmsKeyArn,
                       Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } } },
                 );
+                const peer = args.peerFenceBucket;
+                if (peer) {
+                    const read = pulumi.all([peer.bucket, partition.partition]).apply(([bucket, part]) => peerFenceReadStatements({ region: peer.region, bucket }, part));
+                    statements.push(...[0, 1, 2].map((i) => read.apply((st) => st[i])));
+                }
                 const src = args.restoreSource;
                 if (src) statements.push(...restoreReadStatements(src, "aws").map((_, i) => partition.partition.apply((part) => restoreReadStatements(src, part)[i])));
             }

@@ -113,7 +113,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "postgresExporterImage", type: "string", description: "postgres_exporter image (WAL archiving metrics), pinned.", default: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" },
     { key: "blackboxExporterImage", type: "string", description: "blackbox_exporter image (edge VIP probe), pinned.", default: "prom/blackbox-exporter:v0.25.0" },
     { key: "nodeExporterImage", type: "string", description: "node_exporter image (disk and memory of every host), pinned.", default: "prom/node-exporter:v1.8.2" },
-    { key: "awsCliImage", type: "string", description: "AWS CLI image for the Redis RDB copy, pinned.", default: "amazon/aws-cli:2.22.10" },
+    { key: "awsCliImage", type: "string", description: "AWS CLI image for the Redis RDB copy and the region fence sync, pinned.", default: "amazon/aws-cli:2.22.10" },
     { key: "socketProxyImage", type: "string", description: "Read-only Docker socket proxy for Traefik's Swarm provider, pinned.", default: "tecnativa/docker-socket-proxy:0.3.0" },
     { key: "traefikImage", type: "string", description: "Traefik v3 image (v3.3 or later), pinned.", default: "traefik:v3.6.24" },
     { key: "prometheusImage", type: "string", description: "Prometheus image, pinned.", default: "prom/prometheus:v2.55.1" },

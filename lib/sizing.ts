@@ -43,6 +43,8 @@ export const TIER_SIZES = {
     socketProxy: { limits: { cpus: 0.25, memory: "128M" }, reservations: { cpus: 0.05, memory: "32M" } },
     /** Not in the design: the hourly Redis RDB copy (redis-cli --rdb and aws s3 cp of a snapshot below the 2G Redis limit). */
     rdbBackup: { limits: { cpus: 0.5, memory: "256M" }, reservations: { cpus: 0.05, memory: "64M" } },
+    /** Not in the design: the region fence's sync (renderers/fence.ts): one small S3 GET per bucket every 5 s. */
+    fenceSync: { limits: { cpus: 0.25, memory: "128M" }, reservations: { cpus: 0.02, memory: "48M" } },
 } as const satisfies Record<string, TierSize>;
 
 export type Tier = keyof typeof TIER_SIZES;

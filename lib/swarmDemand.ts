@@ -77,6 +77,8 @@ export function demandServices(cfg: HaConfig): FitService[] {
     services.push(one("redis-rdb-backup", on("data", dataHosts[(primary ? 1 : 0) % dataHosts.length]), sized("rdbBackup")));
     // Point-in-time restore: the step that seeds the first Redis node's volume (components/redis.ts), on that node's host.
     if (primary && cfg.restore?.redisRdbKey) services.push(one("redis-restore", on("data", dataHosts[0]), sized("rdbBackup")));
+    // The region fence's sync: one task on every data host (components/fenceSync.ts).
+    services.push({ name: `${PREFIX}-fence-sync`, mode: "global", replicas: 0, constraints: on("data"), ...sized("fenceSync"), update: stop, rollback: stop });
     services.push(one("redis-exporter", on("app"), { ...sized("exporter"), update: start, rollback: start }));
 
     // Monitoring: Prometheus and Alertmanager pinned to the app host holding their volume.

@@ -7,6 +7,7 @@
  */
 import { stringify } from "yaml";
 import { PATRONI_DEFAULTS, PatroniSettings, StandbyClusterSource, patroniDcsSection, patroniSettings, validatePatroniSettings } from "./patroniDcs";
+import { FenceGateInput, fenceGateLines } from "./fence";
 import { walS3Prefix } from "./spiloPaths";
 import { spiloCloneBootstrap, spiloCloneEnvironment, SpiloRestoreSource } from "./spiloRestore";
 
@@ -275,6 +276,11 @@ export interface SpiloEntrypointInput {
     readonly runtimeDir?: string;
     /** Owner of the copies (the user Patroni runs as); default SPILO_DEFAULTS.postgresUser. */
     readonly postgresUser?: string;
+    /**
+     * The region fence's start gate (renderers/fence.ts), run before anything else: a member rendered as a primary
+     * of a region another region was promoted away from stays down. The fence volume is mounted at its `dir`.
+     */
+    readonly fence?: FenceGateInput;
 }
 
 /** The files the post-init reads the role passwords from (copies the entrypoint makes). */
@@ -307,6 +313,8 @@ export function renderSpiloEntrypoint(input: SpiloEntrypointInput = {}): string 
         "#!/bin/sh",
         "# Rendered by ops-center-ha. Exports Spilo's password variables from Swarm secret files, then runs Spilo.",
         "set -eu",
+        "prog=spilo-entrypoint",
+        ...(input.fence ? fenceGateLines(input.fence) : []),
         "read_secret() {",
         '    if [ ! -r "$2" ]; then',
         '        echo "spilo-entrypoint: secret file $2 (for $1) is missing or unreadable" >&2',

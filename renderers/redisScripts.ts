@@ -3,6 +3,7 @@
  * password from the Swarm secret to a writable copy of the rendered config) and the hourly RDB copy to S3.
  * Pure: typed input -> script text. Re-exported by ./redis.
  */
+import { FenceGateInput, fenceGateLines } from "./fence";
 import { redisRestoreWaitLines } from "./redisRestore";
 import { REDIS_DEFAULTS, RedisAddress, checkHost, checkInt, checkMasterName, checkPath, checkPort, fail } from "./redisDefaults";
 
@@ -53,6 +54,11 @@ export interface RedisStartInput {
     readonly self?: RedisAddress;
     /** Monitored master name (default "opscenter"). */
     readonly masterName?: string;
+    /**
+     * The region fence's start gate (renderers/fence.ts), run before the daemon takes any role: a node rendered for a
+     * primary region that another region was promoted away from stays down. The fence volume is mounted at its `dir`.
+     */
+    readonly fence?: FenceGateInput;
 }
 
 /** Input of {@link renderSentinelStart}. */
@@ -67,6 +73,11 @@ export interface SentinelStartInput {
     readonly passwordFile?: string;
     /** The OTHER sentinels, asked for the current master when this sentinel starts with no copy (an empty volume). */
     readonly sentinels?: readonly RedisAddress[];
+    /**
+     * The region fence's start gate (renderers/fence.ts), run before the daemon takes any role: a node rendered for a
+     * primary region that another region was promoted away from stays down. The fence volume is mounted at its `dir`.
+     */
+    readonly fence?: FenceGateInput;
 }
 
 /** Input of {@link renderRdbBackupScript}. */
@@ -149,6 +160,7 @@ export function renderRedisStart(i: RedisStartInput = {}): string {
         `self=${q(self)}`,
         `name=${q(name)}`,
         "prog=ops-redis-start",
+        ...(i.fence ? fenceGateLines(i.fence) : []),
         ...readPassword("ops-redis-start"),
         "umask 077",
         'tmp="$conf.tmp.$$"',
@@ -218,6 +230,7 @@ export function renderSentinelStart(i: SentinelStartInput = {}): string {
         `name=${q(name)}`,
         `sentinels=${q(sentinels)}`,
         "prog=ops-sentinel-start",
+        ...(i.fence ? fenceGateLines(i.fence) : []),
         ...readPassword("ops-sentinel-start"),
         "umask 077",
         'tmp="$conf.tmp.$$"',

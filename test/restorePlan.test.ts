@@ -35,7 +35,7 @@ describe("plan with restore set (us-east-1)", () => {
             assert.equal(spec.env.CLONE_AWS_REGION, "us-east-1");
             assert.match(spec.env.SPILO_CONFIGURATION, /method: clone_with_wale/);
             assert.match(spec.env.SPILO_CONFIGURATION, /recovery_target_time: "2026-11-29T09:01:00\+00:00"/);
-            assert.deepEqual(spec.mounts.map((x: any) => x.source), [`${m}-ops-center-r20261129090100-pgdata`]);
+            assert.deepEqual(spec.mounts.filter((x: any) => x.target === "/home/postgres/pgdata").map((x: any) => x.source), [`${m}-ops-center-r20261129090100-pgdata`]);
         }
     });
     it("the stack output postgresScope names the cluster (a later restore's fromScope)", () => {
@@ -46,7 +46,7 @@ describe("plan with restore set (us-east-1)", () => {
         const spec = service(plain(), "opscenter-pg-1").taskSpec.containerSpec;
         assert.equal(spec.env.SCOPE, "ops-center");
         assert.equal(Object.keys(spec.env).filter((k) => k.startsWith("CLONE_")).length, 0);
-        assert.deepEqual(spec.mounts.map((x: any) => x.source), ["opscenter-pg-1-pgdata"]);
+        assert.deepEqual(spec.mounts.filter((x: any) => x.target === "/home/postgres/pgdata").map((x: any) => x.source), ["opscenter-pg-1-pgdata"]);
         assert.equal(ofType(plain(), SERVICE).some((r) => unwrap(r.inputs.name) === "opscenter-redis-restore"), false);
     });
     it("the data hosts' role policy: read on the source bucket's backups and kms:Decrypt on its key; the other roles get nothing", () => {

@@ -20,10 +20,13 @@ for (const stack of STACKS) {
             assert.ok(s, `no service opscenter-${name}`);
             return s;
         };
-        /** The chain, first to last, checked link by link: each member depends on exactly the one before. */
-        const assertChain = (names: string[]) => {
+        /**
+         * The chain, first to last, checked link by link: each member depends on exactly the one before; the first on the
+         * region fence's sync (its start gate waits for the sync's first round), or on nothing (etcd).
+         */
+        const assertChain = (names: string[], first: string[] = []) => {
             const urns = names.map((n) => svc(n).r.urn);
-            assert.deepEqual(svc(names[0]).r.opts?.dependsOn ?? [], [], `${names[0]} is the first of its chain`);
+            assert.deepEqual(svc(names[0]).r.opts?.dependsOn ?? [], first.map((n) => svc(n).r.urn), `${names[0]} is the first of its chain`);
             for (let i = 1; i < names.length; i++) {
                 assert.deepEqual(svc(names[i]).r.opts?.dependsOn, [urns[i - 1]], `${names[i]} must depend on ${names[i - 1]}`);
             }
@@ -35,12 +38,12 @@ for (const stack of STACKS) {
             assertChain(["etcd-1", "etcd-2", "etcd-3"]);
         });
         it("Patroni members: pg-1, then pg-2", () => {
-            assertChain(["pg-1", "pg-2"]);
+            assertChain(["pg-1", "pg-2"], ["fence-sync"]);
         });
         it("Redis: the replicas first, the rendered initial master (redis-1) last, then the sentinels one by one", () => {
             const nodes = redisNodes().reverse();
             assert.equal(nodes[nodes.length - 1], "redis-1");
-            assertChain([...nodes, ...sentinels()]);
+            assertChain([...nodes, ...sentinels()], ["fence-sync"]);
         });
         it("every member service: stop-first, parallelism 1, rollback on failure, a monitor window, and convergeConfig", () => {
             const members = services().filter((s) => /^opscenter-(etcd-\d+|pg-\d+|redis-\d+|redis-sentinel-\d+)$/.test(String(s.p.name)));

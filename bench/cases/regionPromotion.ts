@@ -112,7 +112,7 @@ export const region_promotion: BenchCase = async (runs: number): Promise<CaseRes
             `seconds from the promotion command (GET /config, promotionPatch, PATCH /config) to the first write acknowledged through the standby region's router; ` +
             `the whole primary region SIGKILLed (etcd x3, Patroni x2, postgres, HAProxy) under writes; Patroni ${PATRONI_VERSION}; ` +
             `end-to-end RTO ${rto} s = Route53 detection ${dns.requestIntervalS} s x ${dns.failureThreshold} + TTL ${dns.ttlS} s (from the plans) + median promotion ` +
-            `(target 180 s; the design document says 15 min; operator decision time not included); old region restarted as it was for ${OLD_REGION_WINDOW_MS / 1000} s: ${oldAccepted} writes accepted; ` +
+            `(target 180 s; the design document says 15 min; operator decision time not included); old region restarted as it was for ${OLD_REGION_WINDOW_MS / 1000} s, its members through the fence gate (the fence recorded in the promoted region's bucket only; directories stand in for both buckets): ${oldAccepted} writes accepted; ` +
             `runs: ${perRun.join("; ")}${retried.length ? `; runs rebuilt after a setup failure: ${retried.length} (${retried.join("; ")})` : ""}`,
     });
 };

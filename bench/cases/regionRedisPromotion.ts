@@ -14,7 +14,8 @@ import { performance } from "node:perf_hooks";
 import { REDIS_PROMOTE_COMMANDS } from "../../lib/promotion";
 import { renderRedisConf } from "../../renderers/redis";
 import { Ack, findLost, redisCmd, RedisCluster, RedisNode, role, SentinelWriter, startRedisCluster, waitRedisReady } from "../../test/chaos/redisCluster";
-import { signalDaemon, sleep, stopDaemon, waitExit, waitFor } from "../../test/chaos/support";
+import { fenceBuckets, fencedLines, recordFence } from "../../test/chaos/fenceStandIn";
+import { scratchDir, signalDaemon, sleep, stopDaemon, waitExit, waitFor } from "../../test/chaos/support";
 import { BenchCase, CaseResult, median, summarise } from "../types";
 
 export const OLD_REDIS_WINDOW_MS = 30_000;
@@ -37,8 +38,11 @@ export interface RedisRegionRun {
     /** ROLE of the promoted node after the restart `pulumi up` gives it with the role-primary config. */
     readonly roleAfterRedeploy: string;
     readonly keysAfterRedeploy: number;
-    /** The old region restarted as it was: SETs it acknowledged, and the promoted node's role at the end. */
-    readonly old: { readonly writesAccepted: number; readonly attempts: number; readonly promotedRole: string };
+    /**
+     * The old region restarted as it was: SETs it acknowledged, the promoted node's role at the end, and the log lines
+     * in which its nodes' and sentinels' start gates said they are fenced (one list per node and sentinel).
+     */
+    readonly old: { readonly writesAccepted: number; readonly attempts: number; readonly promotedRole: string; readonly fenced: string[][] };
 }
 
 /** The promotion as `npm run promote` runs it (each command must answer OK). Returns when the last one answered. */
@@ -67,11 +71,16 @@ export async function redeployAsPrimary(c: RedisCluster, node: RedisNode): Promi
 }
 
 export async function regionRedisRun(oldWindowMs = OLD_REDIS_WINDOW_MS): Promise<RedisRegionRun> {
-    const c = await startRedisCluster();
+    // Both regions' WAL buckets, stand-ins (local directories): the primary region's nodes and sentinels start through
+    // the fence gate, its fence sync copying both regions' records (renderers/fence.ts).
+    const buckets = fenceBuckets(scratchDir("fence-buckets"), "us-east-1", "us-west-2");
+    const c = await startRedisCluster({ fence: { region: buckets.primaryRegion, sources: buckets.sources } });
     try {
         await waitRedisReady(c);
         const standby = c.nodes.find((n) => n.standby)!;
-        const primaryRegion = [...c.nodes.filter((n) => !n.standby), ...c.sentinels];
+        const gated = [...c.nodes.filter((n) => !n.standby), ...c.sentinels];
+        // The whole region dies, its fence sync with it.
+        const primaryRegion = [...gated, c.fenceSync!];
         const w = new SentinelWriter(c);
         w.start();
         await waitFor("200 acknowledged writes in the primary region", () => w.acks.length >= 200, { timeoutMs: 20_000 });
@@ -85,6 +94,8 @@ export async function regionRedisRun(oldWindowMs = OLD_REDIS_WINDOW_MS): Promise
 
         const t0 = performance.now();
         await promoteRedis(c, standby);
+        // What npm run promote does next: the fence record, into the promoted region's bucket only (the old one is dead).
+        recordFence(buckets, buckets.standbyRegion, { oldRegionReachable: false });
         const tFirst = await waitFor("the first SET acknowledged by the promoted standby", async () => {
             const r = await redisCmd(standby.port, c.password, ["SET", "promoted:first", "1"]).catch(() => undefined);
             return r === "OK" ? performance.now() : undefined;
@@ -95,8 +106,9 @@ export async function regionRedisRun(oldWindowMs = OLD_REDIS_WINDOW_MS): Promise
         const after = await role(c, standby.port);
         const keysAfterRedeploy = Number(await redisCmd(standby.port, c.password, ["DBSIZE"]));
 
-        // The old region comes back as it was: its master, replicas and sentinels from their own files and state.
-        for (const n of primaryRegion) c.restart(n);
+        // The old region comes back as it was: its fence sync, master, replicas and sentinels from their own files and state.
+        c.restart(c.fenceSync!);
+        for (const n of gated) c.restart(n);
         let accepted = 0;
         let attempts = 0;
         const end = Date.now() + oldWindowMs;
@@ -108,6 +120,8 @@ export async function regionRedisRun(oldWindowMs = OLD_REDIS_WINDOW_MS): Promise
             await sleep(500);
         }
         const promotedRole = (await role(c, standby.port).catch(() => ({ role: "unreachable" }))).role;
+        // No record existed before the promotion, so every FENCED line in a log is from this restart.
+        const fenced = gated.map((n) => fencedLines(n.daemon!.logFile));
         return {
             seconds: (tFirst - t0) / 1000,
             acknowledged: acks.length,
@@ -116,7 +130,7 @@ export async function regionRedisRun(oldWindowMs = OLD_REDIS_WINDOW_MS): Promise
             ackedAfterProbe: acks.length - acksAtProbe,
             roleAfterRedeploy: after.role,
             keysAfterRedeploy,
-            old: { writesAccepted: accepted, attempts, promotedRole },
+            old: { writesAccepted: accepted, attempts, promotedRole, fenced },
         };
     } finally {
         await c.stop();
@@ -144,6 +158,7 @@ export const region_redis_promotion: BenchCase = async (runs: number): Promise<C
         notes:
             `seconds from the promotion command (REPLICAOF NO ONE, CONFIG REWRITE on the standby's replica) to its first acknowledged SET; ` +
             `the whole primary region SIGKILLed (master, 2 replicas, 3 sentinels) under a Sentinel-aware writer; acknowledged writes lost = keys acknowledged before the kill missing after; ` +
+            `the old region restarted as it was for ${OLD_REDIS_WINDOW_MS / 1000} s, its nodes and sentinels through the fence gate (the fence recorded in the promoted region's bucket only; directories stand in for both buckets): ${oldAccepted} SETs accepted; ` +
             `runs: ${perRun.join("; ")}`,
     });
 };

@@ -36,14 +36,16 @@ export const STOP_GRACE_MS = 60_000;
 /** The region the primary cluster's member names carry (as in production: spiloMemberName). */
 export const PRIMARY_REGION = "us-east-1";
 
-/** Starts a Patroni daemon as the postgres user, with the chosen Patroni version. */
-export function startPatroni(name: string, configFile: string, logFile: string, cwd: string, env: NodeJS.ProcessEnv): Daemon {
-    if (PATRONI_VERSION === "3.0.2") return startDaemon(`patroni-${name}`, "patroni", [configFile], logFile, { user: "postgres", cwd, env });
-    return startDaemon(`patroni-${name}`, "/usr/bin/python3", [path.join(PATRONI4_DIR, "usr/bin/patroni"), configFile], logFile, {
-        user: "postgres",
-        cwd,
-        env: { ...env, PYTHONPATH: path.join(PATRONI4_DIR, "usr/lib/python3/dist-packages") },
-    });
+/**
+ * Starts a Patroni daemon as the postgres user, with the chosen Patroni version. With `wrapper`, a start script run as
+ * root first (`sh <wrapper> runuser -u postgres -- <patroni>`; it ends with `exec "$@"`), as Spilo's entrypoint runs
+ * before Spilo starts Patroni as postgres.
+ */
+export function startPatroni(name: string, configFile: string, logFile: string, cwd: string, env: NodeJS.ProcessEnv, wrapper?: string): Daemon {
+    const cmd = PATRONI_VERSION === "3.0.2" ? ["patroni", configFile] : ["/usr/bin/python3", path.join(PATRONI4_DIR, "usr/bin/patroni"), configFile];
+    const fullEnv = PATRONI_VERSION === "3.0.2" ? env : { ...env, PYTHONPATH: path.join(PATRONI4_DIR, "usr/lib/python3/dist-packages") };
+    if (wrapper) return startDaemon(`patroni-${name}`, "sh", [wrapper, "runuser", "-u", "postgres", "--", ...cmd], logFile, { cwd, env: fullEnv });
+    return startDaemon(`patroni-${name}`, cmd[0], cmd.slice(1), logFile, { user: "postgres", cwd, env: fullEnv });
 }
 
 /** Checks that the chosen Patroni is installed, naming the setup step that installs it. */
@@ -400,12 +402,17 @@ export class PatroniCluster {
         return m;
     }
 
-    /** Starts (or restarts) a member's Patroni as the postgres user. */
-    startMember(m: PgMember): void {
-        m.daemon = startPatroni(m.name, m.configFile, path.join(this.dir, `${m.name}.log`), this.dir, {
+    /** Starts (or restarts) a member's Patroni as the postgres user, through `wrapper` when given (see startPatroni). */
+    startMember(m: PgMember, wrapper?: string): void {
+        m.daemon = startPatroni(m.name, m.configFile, this.logFile(m), this.dir, {
             PATRONI_SUPERUSER_PASSWORD: this.password,
             PATRONI_REPLICATION_PASSWORD: this.password,
-        });
+        }, wrapper);
+    }
+
+    /** The member's log (Patroni's output, and its start wrapper's). */
+    logFile(m: PgMember): string {
+        return path.join(this.dir, `${m.name}.log`);
     }
 
     /** Runs one SQL statement as the superuser over TCP on `port` (a member or HAProxy). */

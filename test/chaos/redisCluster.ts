@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import { FenceSource, renderFenceSync } from "../../renderers/fence";
 import { REDIS_DEFAULTS, renderRedisConf, renderRedisStart, renderSentinelConf, renderSentinelStart } from "../../renderers/redis";
 import { Daemon, requireBinaries, scratchDir, signalDaemon, sleep, startDaemon, stopDaemon, waitFor } from "./support";
 
@@ -139,6 +140,11 @@ export interface RedisCluster {
     readonly sentinels: RedisNode[];
     /** Starts the node again through the same rendered start script (same paths, so learned state is kept). */
     restart(n: RedisNode): void;
+    /**
+     * With `fence`: the primary region's fence sync (renderers/fence.ts `renderFenceSync`, run as rendered), its
+     * script and the fence directory its gates read. Start it again with {@link restart}.
+     */
+    readonly fenceSync?: RedisNode & { readonly dir: string };
     /** Stops every daemon of this cluster, by PID. */
     stop(): Promise<void>;
 }
@@ -151,13 +157,27 @@ function writeFile(file: string, text: string, mode: number): string {
     return file;
 }
 
-/** Starts master, 2 replicas, the priority-0 standby replica and 3 sentinels from the rendered files. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/** The region fence of the primary region (as components/redis.ts renders it when the stack has a fence). */
+export interface RedisFenceOptions {
+    /** The primary region's name (the gate's `region`). */
+    readonly region: string;
+    /** Stand-ins of both regions' WAL buckets (local directories), copied by the fence sync. */
+    readonly sources: readonly FenceSource[];
+}
+
+/**
+ * Starts master, 2 replicas, the priority-0 standby replica and 3 sentinels from the rendered files. With `fence`, the
+ * primary region's nodes and sentinels start through the fence gate, and its fence sync runs first.
+ */
+export async function startRedisCluster(opts: { fence?: RedisFenceOptions } = {}): Promise<RedisCluster> {
     requireBinaries({ "redis-server": "redis-server", "redis-sentinel": "redis-sentinel", "redis-cli": "redis-tools", awk: "mawk" });
     const root = scratchDir("redis");
     const password = randomBytes(24).toString("hex");
     const passwordFile = writeFile(path.join(root, "redis_password"), password + "\n", 0o400);
     const masterPort = REDIS_CHAOS_PORTS.nodes[0];
+    const fenceDir = path.join(root, "fence");
+    // The gate a primary-region node or sentinel runs (none for the standby region's replica: rendered as a standby).
+    const gate = (standby: boolean) => (opts.fence ? { fence: { region: opts.fence.region, role: standby ? "standby" as const : "primary" as const, dir: fenceDir } } : {});
     const sentinelAddrs = REDIS_CHAOS_PORTS.sentinels.map((port) => ({ host: HOST, port }));
     const make = (name: string, port: number, standby: boolean, conf: (dir: string) => string, sentinel: boolean): RedisNode => {
         const dir = path.join(root, name);
@@ -170,8 +190,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         const script = writeFile(
             path.join(root, `${name}-start.sh`),
             sentinel
-                ? renderSentinelStart({ ...startInput, sentinels: sentinelAddrs.filter((s) => s.port !== port) })
-                : renderRedisStart({ ...startInput, self: { host: HOST, port }, sentinels: standby ? [] : sentinelAddrs }),
+                ? renderSentinelStart({ ...startInput, sentinels: sentinelAddrs.filter((s) => s.port !== port), ...gate(false) })
+                : renderRedisStart({ ...startInput, self: { host: HOST, port }, sentinels: standby ? [] : sentinelAddrs, ...gate(standby) }),
             0o555,
         );
         return { name, port, standby, source, script, conf: copy };
@@ -192,12 +212,17 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const restart = (n: RedisNode) => {
         n.daemon = startDaemon(n.name, "sh", [n.script], path.join(root, `${n.name}.log`));
     };
+    const fenceSync: (RedisNode & { readonly dir: string }) | undefined = opts.fence
+        ? { name: "fence-sync", port: 0, standby: false, source: "", conf: "", dir: fenceDir,
+            script: writeFile(path.join(root, "fence-sync.sh"), renderFenceSync({ sources: opts.fence.sources, dir: fenceDir, intervalS: 1 }), 0o555) }
+        : undefined;
     const c: RedisCluster = {
-        root, password, passwordFile, nodes, sentinels, restart,
+        root, password, passwordFile, nodes, sentinels, restart, fenceSync,
         stop: async () => {
-            for (const n of [...nodes, ...sentinels].reverse()) if (n.daemon) await stopDaemon(n.daemon);
+            for (const n of [...nodes, ...sentinels, ...(fenceSync ? [fenceSync] : [])].reverse()) if (n.daemon) await stopDaemon(n.daemon);
         },
     };
+    if (fenceSync) restart(fenceSync);
     for (const n of nodes) restart(n);
     try {
         // Sentinels start once the replicas are attached, so their first INFO of the master lists all of them

@@ -14,17 +14,27 @@
  * SPILO_CONFIGURATION), `PATCH /config`. Only the transport differs: here plain HTTP to the member's REST API, in
  * production `curl` inside the member's container over the Docker provider's SSH path.
  *
+ * The region fence (renderers/fence.ts): local directories stand in for both regions' WAL buckets
+ * (test/chaos/fenceStandIn.ts); the primary region runs its fence sync (`renderFenceSync`, as rendered) from the start,
+ * dies with the region, and the promotion records the fence into the standby region's bucket only (the old region is
+ * dead). The old region's members restart through the fence gate Spilo's entrypoint runs (`fenceGateLines`, the lines
+ * `renderSpiloEntrypoint` puts before Spilo's launch; here before Patroni). Their first start, before any promotion,
+ * does not go through it (PatroniCluster is shared with the other scenarios); with no record the gate lets them start
+ * (test/renderers.fence.test.ts runs the gate with sh).
+ *
  * Ports: the primary's (patroniCluster.ts PORTS) and 25421-25462 on 127.0.0.1, all shifted by OCHAOS_PG_PORT_OFFSET.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { fenceGateLines, renderFenceSync } from "../../renderers/fence";
 import { leaderCheckPathFor, renderHaproxyCfg } from "../../renderers/haproxy";
 import { PATRONI_DEFAULTS, renderPatroniYaml, spiloMemberName } from "../../renderers/patroni";
 import { bootstrapDcs, JsonObject, promotionPatch } from "../../renderers/patroniConfigPatch";
 import { Daemon, run, signalDaemon, sleep, startDaemon, stopDaemon, waitExit, waitFor } from "./support";
-import { httpJson, httpStatus, PG_BIN, PORTS, PatroniCluster, PgMember, postmasterPid, childPids, shiftPort, startPatroni, stopPatroni } from "./patroniCluster";
+import { FenceBuckets, fenceBuckets, fencedLines, recordFence } from "./fenceStandIn";
+import { httpJson, httpStatus, PG_BIN, PORTS, PRIMARY_REGION, PatroniCluster, PgMember, postmasterPid, childPids, shiftPort, startPatroni, stopPatroni } from "./patroniCluster";
 
 const HOST = "127.0.0.1";
 export const STANDBY_PORTS = {
@@ -33,6 +43,7 @@ export const STANDBY_PORTS = {
 } as const;
 /** Ids the standby region's writer uses (the primary's writer counts up from 1). */
 const STANDBY_IDS = 1_000_000_000;
+const STANDBY_REGION = "us-west-2";
 
 /** What was measured just before the primary region was killed. */
 export interface LagAtKill {
@@ -55,6 +66,8 @@ export interface OldRegionRestart {
     readonly roles: string[];
     /** The promoted standby still a writable primary at the end of the window. */
     readonly promotedStillPrimary: boolean;
+    /** Per old member, the lines of its log in which its start gate said it is fenced. */
+    readonly fenced: string[][];
 }
 
 /** PATCH http://127.0.0.1:port/path with a JSON body; resolves the status code. */
@@ -75,10 +88,24 @@ export class RegionPair {
     private standbyEtcd?: Daemon;
     private standbyRouter?: Daemon;
     private readonly standbyDir: string;
+    /** Stand-ins of both regions' WAL buckets (the fence records). */
+    readonly buckets: FenceBuckets;
+    /** The primary region's fence volume, its sync script and daemon, and its members' start gate. */
+    private readonly fenceDir: string;
+    private readonly fenceSyncScript: string;
+    private readonly gateScript: string;
+    private fenceSync?: Daemon;
 
     private constructor(readonly primary: PatroniCluster) {
         this.standbyDir = path.join(primary.dir, "standby-region");
-        const name = spiloMemberName("us-west-2", 1);
+        this.buckets = fenceBuckets(path.join(primary.dir, "fence-buckets"), PRIMARY_REGION, STANDBY_REGION);
+        this.fenceDir = path.join(primary.dir, "fence");
+        this.fenceSyncScript = path.join(primary.dir, "fence-sync.sh");
+        fs.writeFileSync(this.fenceSyncScript, renderFenceSync({ sources: this.buckets.sources, dir: this.fenceDir, intervalS: 1 }), { mode: 0o555 });
+        // What Spilo's entrypoint runs first (renderSpiloEntrypoint with `fence`), then the member's Patroni.
+        this.gateScript = path.join(primary.dir, "spilo-gate.sh");
+        fs.writeFileSync(this.gateScript, ["#!/bin/sh", "set -eu", "prog=spilo-entrypoint", ...fenceGateLines({ region: PRIMARY_REGION, role: "primary", dir: this.fenceDir }), 'exec "$@"', ""].join("\n"), { mode: 0o555 });
+        const name = spiloMemberName(STANDBY_REGION, 1);
         this.standby = { name, pgPort: STANDBY_PORTS.pg, apiPort: STANDBY_PORTS.api, dataDir: path.join(this.standbyDir, name, "data"), configFile: path.join(this.standbyDir, `${name}.yml`) };
     }
 
@@ -87,12 +114,18 @@ export class RegionPair {
         const c = await PatroniCluster.start();
         const r = new RegionPair(c);
         try {
+            r.startFenceSync();
             await r.startStandbyRegion();
         } catch (e) {
             await r.stop();
             throw e;
         }
         return r;
+    }
+
+    /** The primary region's fence sync (a service on every data host in production; one here). */
+    private startFenceSync(): void {
+        this.fenceSync = startDaemon("fence-sync", "sh", [this.fenceSyncScript], path.join(this.primary.dir, "fence-sync.log"));
     }
 
     private async startStandbyRegion(): Promise<void> {
@@ -175,8 +208,9 @@ export class RegionPair {
         for (const m of c.members) c.crashHost(m);
         if (c.haproxy) signalDaemon(c.haproxy, "SIGKILL");
         for (const e of c.etcd) signalDaemon(e, "SIGKILL");
+        if (this.fenceSync) signalDaemon(this.fenceSync, "SIGKILL");
         for (const m of c.members) await c.waitDown(m);
-        for (const d of [...c.etcd, ...(c.haproxy ? [c.haproxy] : [])]) await waitExit(d, 10_000);
+        for (const d of [...c.etcd, ...(c.haproxy ? [c.haproxy] : []), ...(this.fenceSync ? [this.fenceSync] : [])]) await waitExit(d, 10_000);
         return t;
     }
 
@@ -192,6 +226,8 @@ export class RegionPair {
         if (!body) throw new Error(`nothing to PATCH: the live config has no standby_cluster (${JSON.stringify(live)})`);
         const status = await httpPatch(this.standby.apiPort, "/config", body);
         if (status !== 200) throw new Error(`PATCH /config answered ${status}`);
+        // Then the fence record, into the promoted region's bucket only: the old region is dead.
+        recordFence(this.buckets, STANDBY_REGION, { oldRegionReachable: false });
         return { t0, body };
     }
 
@@ -227,14 +263,16 @@ export class RegionPair {
     }
 
     /**
-     * The old primary region comes back as it was (its etcd on its data, its Patroni members on theirs, its router),
-     * and for `windowMs` every 500 ms we try a write through its router and on each member: how many are acknowledged.
+     * The old primary region comes back as it was (its fence sync, its etcd on its data, its Patroni members on theirs
+     * through their start gate, its router), and for `windowMs` every 500 ms we try a write through its router and on
+     * each member: how many are acknowledged.
      */
     async restartOldRegion(windowMs: number): Promise<OldRegionRestart> {
         const c = this.primary;
         await c.stopWriter();
+        this.startFenceSync();
         await c.startEtcd();
-        for (const m of c.members) c.startMember(m);
+        for (const m of c.members) c.startMember(m, this.gateScript);
         c.restartHaproxy();
         let accepted = 0;
         let attempts = 0;
@@ -249,13 +287,15 @@ export class RegionPair {
         }
         const roles: string[] = [];
         for (const m of c.members) roles.push(`${m.name}: ${((await httpJson(m.apiPort, "/patroni").catch(() => ({}))) as { role?: string; state?: string }).role ?? "unreachable"}`);
-        return { writesAccepted: accepted, attempts, roles, promotedStillPrimary: (await httpStatus(this.standby.apiPort, "/primary")) === 200 };
+        // No record existed before the promotion, so every FENCED line in a member's log is from this restart.
+        const fenced = c.members.map((m) => fencedLines(c.logFile(m)));
+        return { writesAccepted: accepted, attempts, roles, promotedStillPrimary: (await httpStatus(this.standby.apiPort, "/primary")) === 200, fenced };
     }
 
     /** Stops both regions, by PID. */
     async stop(): Promise<void> {
         if (this.standby.daemon) await stopPatroni(this.standby.daemon, 20_000);
-        for (const d of [this.standbyRouter, this.standbyEtcd]) if (d) await stopDaemon(d);
+        for (const d of [this.standbyRouter, this.standbyEtcd, this.fenceSync]) if (d) await stopDaemon(d);
         const pm = postmasterPid(this.standby.dataDir);
         if (pm) for (const pid of [pm, ...childPids(pm)]) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
         await this.primary.stop();

@@ -18,11 +18,6 @@ import { regionRedisRun, RedisRegionRun } from "../../bench/cases/regionRedisPro
 /** How long the restarted old region is watched here (the bench watches 40 s / 30 s). */
 const OLD_WINDOW_MS = 40_000;
 
-const OLD_REGION_TODO =
-    "measured defect, not fixed: the old primary region restarted as it was takes writes again (its Patroni retakes the leader key " +
-    "from its own etcd; its Redis master is a master with its replicas back, and its sentinels demote the promoted Redis node to a " +
-    "replica of the old master). The runbook's fence (scale the old region's services to 0 when its hosts answer) races Swarm's own restart.";
-
 describe("region promotion: Postgres, the whole primary region killed", { timeout: 600_000 }, () => {
     let r: RegionRun;
     before(async () => {
@@ -50,8 +45,15 @@ describe("region promotion: Postgres, the whole primary region killed", { timeou
         assert.equal(r.old.promotedStillPrimary, true);
     });
 
-    it("the old primary region, restarted as it was, takes no writes", { todo: OLD_REGION_TODO }, () => {
+    it("the old primary region, restarted as it was, takes no writes", () => {
         assert.equal(r.old.writesAccepted, 0, `${r.old.writesAccepted}/${r.old.attempts} writes accepted; roles ${r.old.roles.join(", ")}`);
+    });
+
+    it("every old-region member stays down with a log line naming the fence and the runbook", () => {
+        r.old.fenced.forEach((lines, i) => {
+            assert.ok(lines.length >= 1, `old-region member ${i + 1} logged no FENCED line`);
+            assert.match(lines[0], /FENCED: region us-west-2 is the primary since fence epoch 1 .*region-fence\.txt.*rebuild us-east-1 as a standby of us-west-2.*Region promotion/);
+        });
     });
 });
 
@@ -78,8 +80,15 @@ describe("region promotion: Redis, the whole primary region killed", { timeout: 
         assert.ok(r.keysAfterRedeploy >= r.acknowledged - r.lost.length, `${r.keysAfterRedeploy} keys after the restart`);
     });
 
-    it("the old primary region, restarted as it was, takes no writes and leaves the promoted master alone", { todo: OLD_REGION_TODO }, () => {
+    it("the old primary region, restarted as it was, takes no writes and leaves the promoted master alone", () => {
         assert.equal(r.old.writesAccepted, 0, `${r.old.writesAccepted}/${r.old.attempts} SETs accepted by the old region`);
         assert.equal(r.old.promotedRole, "master", "the old region's sentinels demoted the promoted node");
+    });
+
+    it("every old-region node and sentinel stays down with a log line naming the fence and the runbook", () => {
+        r.old.fenced.forEach((lines, i) => {
+            assert.ok(lines.length >= 1, `old-region daemon ${i} logged no FENCED line`);
+            assert.match(lines[0], /FENCED: region us-west-2 is the primary since fence epoch 1 .*region-fence\.txt.*rebuild us-east-1 as a standby of us-west-2.*Region promotion/);
+        });
     });
 });
