@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Stand-in for kubeworkz/ops_center's frontend and backend (the real image is not reachable here).
 
-Serves GET /health (200 while the process runs), /ready (200 until SIGTERM, then 503 while draining),
+Serves GET /health (200 while the process runs), /metrics (Prometheus text), /ready (200 until SIGTERM, then 503 while draining),
 /version (the image's APP_VERSION, role and DEPLOY_COLOR) and / (the same JSON), on APP_PORT (frontend 80,
 backend 8084, the ports the plan's health checks use). On SIGTERM it stops being ready, keeps answering
 in-flight and new requests for GRACEFUL_SHUTDOWN_DRAIN seconds (default 2, bounded by
@@ -52,6 +52,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200 if state["ready"] else 503, {"ready": state["ready"], **info})
         elif self.path in ("/", "/version"):
             self._send(200, info)
+        elif self.path == "/metrics":
+            # The plan's Prometheus scrapes the backend's /metrics (renderers/prometheus.ts): Prometheus text format.
+            data = (f'# TYPE ops_center_build_info gauge\nops_center_build_info{{role="{ROLE}",version="{VERSION}",color="{COLOR}"}} 1\n').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         else:
             self._send(404, {"error": "not found", **info})
 

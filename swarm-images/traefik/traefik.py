@@ -36,13 +36,25 @@ def ping_port(cfg):
     return 8080  # Traefik's default "traefik" entryPoint
 
 
-def make_handler(is_ping):
+def metrics_port(cfg):
+    prom = (cfg.get("metrics") or {}).get("prometheus")
+    if prom is None:
+        return None
+    eps = cfg.get("entryPoints") or {}
+    name = (prom or {}).get("entryPoint", "traefik")
+    return port_of(eps[name]["address"]) if name in eps else 8080
+
+
+def make_handler(is_ping, is_metrics=False):
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
             if is_ping and self.path == "/ping":
                 code, body = 200, b"OK"
+            elif is_metrics and self.path == "/metrics":
+                # Traefik serves Prometheus metrics on metrics.prometheus.entryPoint (default "traefik").
+                code, body = 200, b"# TYPE traefik_config_reloads_total counter\ntraefik_config_reloads_total 1\n"
             else:
                 code, body = 404, b"404 page not found\n"
             self.send_response(code)
@@ -79,7 +91,7 @@ def main(argv):
     servers = []
     for name, ep in eps.items():
         port = port_of(ep["address"])
-        srv = ThreadingHTTPServer(("", port), make_handler(port == pport and "ping" in cfg))
+        srv = ThreadingHTTPServer(("", port), make_handler(port == pport and "ping" in cfg, port == metrics_port(cfg)))
         srv.daemon_threads = True
         servers.append(srv)
         print(f"traefik stand-in: entryPoint {name} on :{port}", flush=True)

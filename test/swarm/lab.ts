@@ -298,7 +298,9 @@ async function startDockerd(s: HostState, bip: string, gateway: string): Promise
         hosts: [`unix://${s.node.socket}`, "unix:///var/run/docker.sock"],
         bip,
         "log-level": "warn",
-        "userland-proxy": false,
+        // userland-proxy stays the engine's default (true), as on the hosts (cloud-init's daemon.json leaves it): with
+        // it off, a container reaching its own host's address on a host-mode port (Sentinel on the master's host,
+        // asking the master at the host's private address) gets no hairpin NAT and times out (lab run 2026-11-29).
         "storage-driver": "overlay2",
         // The node's resolver, which Docker's embedded DNS asks for every name that is not a Swarm service's (and, in
         // endpoint mode dnsrr, for a service with no task yet). The machine's resolver is unreachable from the
