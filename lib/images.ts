@@ -98,6 +98,7 @@ export const IMAGES: readonly ImageFacts[] = [
             { path: "/run/secrets/pg_monitor_password", kind: "secret", what: "the monitoring role's password; copied like pg_app_password" },
             { path: "/etc/ops-center/post-init.sh", kind: "config", what: "Patroni's bootstrap.post_init: runs Spilo's /scripts/post_init.sh, then roles.sql (renderers/postgresRoles.ts)" },
             { path: "/etc/ops-center/roles.sql", kind: "config", what: "idempotent application and monitoring roles (psql \\getenv for the passwords)" },
+            { path: "/ops-fence", kind: "volume", owner: ROOT, what: "this host's region fence records, read-only: the start gate reads them (renderers/fence.ts; fence-sync writes them as root, umask 022)" },
         ],
         env: [
             "AWS_REGION", "BACKUP_NUM_TO_RETAIN", "BACKUP_SCHEDULE", "PGUSER_ADMIN", "PGUSER_STANDBY", "PGUSER_SUPERUSER", "PGVERSION", "SCOPE",
@@ -164,6 +165,7 @@ export const IMAGES: readonly ImageFacts[] = [
             { path: "/usr/local/etc/redis/sentinel.conf", kind: "config", what: "rendered sentinel.conf (copied to /data at start)" },
             { path: "/usr/local/bin/ops-redis-start.sh", kind: "config", what: "our start script: appends requirepass/masterauth from the secret, execs redis-server" },
             { path: "/usr/local/bin/ops-sentinel-start.sh", kind: "config", what: "our start script: appends sentinel auth-pass from the secret, execs redis-sentinel" },
+            { path: "/ops-fence", kind: "volume", owner: ROOT, what: "this host's region fence records, read-only: the start gate reads them (renderers/fence.ts; fence-sync writes them as root, umask 022)" },
             { path: "/run/secrets/redis_password", kind: "secret", what: "the shared Redis password" },
         ],
         env: [],
@@ -242,6 +244,8 @@ export const IMAGES: readonly ImageFacts[] = [
         paths: [
             { path: "/usr/local/bin/ops-redis-backup.sh", kind: "config", what: "our hourly RDB copy loop" },
             { path: "/redis-data", kind: "volume", owner: ROOT, what: "a replica's /data volume, read-only (not in the image)" },
+            { path: "/usr/local/bin/ops-fence-sync.sh", kind: "config", what: "the fence-sync loop (renderers/fence.ts renderFenceSync): both regions' fence records to /ops-fence" },
+            { path: "/ops-fence", kind: "volume", owner: ROOT, what: "this host's region fence records, written as root (umask 022) for the start gates" },
         ],
         env: [],
         sources: [{ repo: "aws/aws-cli", path: "docker/Dockerfile", commit: "1c30287ad058f4e687a9714c937cdd7d080e7dca" }],

@@ -154,7 +154,10 @@ describe("Swarm translation: mappings follow the @pulumi/docker provider (terraf
         const pg = spec(plan(), "opscenter-pg-1");
         assert.deepEqual(pg.TaskTemplate.ContainerSpec.Command, ["/bin/sh", "/etc/ops-center/spilo-entrypoint.sh"]);
         assert.equal(pg.TaskTemplate.ContainerSpec.Hostname, "opscenter-pg-1");
-        assert.deepEqual(pg.TaskTemplate.ContainerSpec.Mounts, [{ Type: "volume", Target: "/home/postgres/pgdata", Source: "opscenter-pg-1-pgdata" }]);
+        assert.deepEqual(pg.TaskTemplate.ContainerSpec.Mounts, [
+            { Type: "volume", Target: "/home/postgres/pgdata", Source: "opscenter-pg-1-pgdata" },
+            { Type: "volume", Target: "/ops-fence", Source: "opscenter-fence", ReadOnly: true },
+        ]);
         assert.deepEqual(spec(plan(), "opscenter-socket-proxy").TaskTemplate.ContainerSpec.Mounts, [
             { Type: "bind", Target: "/var/run/docker.sock", Source: "/var/run/docker.sock", ReadOnly: true },
         ]);
