@@ -16,6 +16,7 @@
  */
 import Docker from "dockerode";
 import { OfflinePlan, RecordedResource } from "../../offline/engine";
+import { sleep } from "./labSystem";
 import { Json, ServiceBody, T, Translation } from "./translate";
 
 export interface ApplyReport {
@@ -133,8 +134,9 @@ export async function applyTranslation(docker: Docker, plan: OfflinePlan, t: Tra
                 await applyOne(svc);
                 return true;
             } catch (e) {
-                failed.push({ name, error: e instanceof Error ? e.message : String(e) });
-                log(`service ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+                const error = e instanceof Error ? e.message : String(e);
+                failed.push({ name, error });
+                log(`service ${name}: ${error}\n`);
                 return false;
             }
         })();
@@ -176,8 +178,6 @@ export function serviceDependencies(plan: OfflinePlan, services: readonly Servic
     for (const s of services) visit(s.spec.Name, []);
     return out;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** resourceDockerServiceCreate's wait: after `delay`, every 5 s, until the service's tasks all run on active nodes. */
 async function convergeCreate(docker: Docker, name: string, c: NonNullable<ServiceBody["converge"]>, log: (s: string) => void): Promise<void> {

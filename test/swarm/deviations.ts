@@ -89,7 +89,7 @@ function rolesOf(spec: Json, all: string[]): string[] {
 }
 
 /** The translation with the allowed deviations made, and the lines that state them. */
-export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity, kernel: { ipvs: boolean; healthScale?: number } = { ipvs: true }): { translation: Translation; lines: string[] } {
+export function applyDeviations(t: Translation, hosts: readonly HostSize[], node: NodeCapacity, lab: { ipvs: boolean; healthScale?: number } = { ipvs: true }): { translation: Translation; lines: string[] } {
     const lines: string[] = [];
     const images = [...new Set(t.services.map((s) => String(s.spec.TaskTemplate.ContainerSpec.Image)))].sort();
     lines.push(`images: the plan's references, each a local stand-in built and tagged with that exact reference (no registry): ${images.join(", ")}`);
@@ -104,7 +104,7 @@ export function applyDeviations(t: Translation, hosts: readonly HostSize[], node
     if (unencrypted.length) lines.push(`overlays created unencrypted (the plan asks encrypted; this kernel has no IPsec ESP): ${unencrypted.join(", ")}`);
 
     let services = t.services;
-    if (!kernel.ipvs) {
+    if (!lab.ipvs) {
         const meshed: string[] = [];
         services = services.map((svc) => {
             const ports = ((svc.spec.EndpointSpec as Json | undefined)?.Ports as Json[] | undefined) ?? [];
@@ -118,16 +118,15 @@ export function applyDeviations(t: Translation, hosts: readonly HostSize[], node
         );
     }
 
-    const k = kernel.healthScale ?? 1;
+    const k = lab.healthScale ?? 1;
     if (k > 1) {
         const slowed: string[] = [];
         services = services.map((svc) => {
             const hc = svc.spec.TaskTemplate.ContainerSpec.Healthcheck as Json | undefined;
             if (!hc || !Array.isArray(hc.Test) || hc.Test[0] === "NONE") return svc;
             slowed.push(svc.spec.Name);
-            const x = (v: unknown) => (v === undefined ? undefined : Math.round(Number(v) * k));
-            const Healthcheck = { ...hc, Interval: x(hc.Interval), Timeout: x(hc.Timeout), StartPeriod: x(hc.StartPeriod) };
-            for (const key of ["Interval", "Timeout", "StartPeriod"] as const) if (Healthcheck[key] === undefined) delete Healthcheck[key];
+            const Healthcheck: Json = { ...hc };
+            for (const key of ["Interval", "Timeout", "StartPeriod"]) if (hc[key] !== undefined) Healthcheck[key] = Math.round(Number(hc[key]) * k);
             return { ...svc, spec: { ...svc.spec, TaskTemplate: { ...svc.spec.TaskTemplate, ContainerSpec: { ...svc.spec.TaskTemplate.ContainerSpec, Healthcheck } } } };
         });
         lines.push(`NOT IN THE ISSUE'S ALLOWED LIST, forced by the lab's density (all hosts on one 2-CPU machine): health-check interval, timeout and start period x ${k} (retries kept): ${slowed.join(", ")}`);
