@@ -314,7 +314,7 @@ export const RUNTIME: Record<string, { uid: number; gid: number; entrypoint: str
     "prom/alertmanager:v0.27.0": { uid: 65534, gid: 65534, entrypoint: ["/bin/alertmanager"], cmd: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"], workdir: "/alertmanager" },
     "amazon/aws-cli:2.22.10": { uid: 0, gid: 0, entrypoint: ["/usr/local/bin/aws"], cmd: null, workdir: "/aws" },
     "tecnativa/docker-socket-proxy:0.3.0": { uid: 0, gid: 0, entrypoint: ["docker-entrypoint.sh"], cmd: ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"], workdir: "" },
-    "traefik:v3.1.7": { uid: 0, gid: 0, entrypoint: ["/entrypoint.sh"], cmd: ["traefik"], workdir: "" },
+    "traefik:v3.6.24": { uid: 0, gid: 0, entrypoint: ["/entrypoint.sh"], cmd: ["traefik"], workdir: "" },
     "kubeworkz/ops_center:frontend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
     "kubeworkz/ops_center:backend-1.4.2": { uid: 0, gid: 0, entrypoint: null, cmd: ["/usr/bin/python3", "/usr/local/bin/ops-center-app"], workdir: "" },
 };

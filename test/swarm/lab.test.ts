@@ -13,6 +13,7 @@ import { byName, planStack, unwrap } from "../harness";
 import { BASE_IMAGE, imagesPerNode, importBase, loadImages, missingStandIns, RUNTIME, satisfies, STAND_INS } from "./images";
 import { docker, hostPids, Lab, nodeTable, slotNames, startLab } from "./lab";
 import { hostsFromPlan, PlanHost } from "./planHosts";
+import { FENCE_DEFAULTS } from "../../renderers/fence";
 
 describe("plan hosts", () => {
     it("us-east-1: 2 edge, 3 app, 3 data; app-0 inits, app-1/app-2 join as managers, the rest as workers; labels zone/role", () => {
@@ -49,7 +50,7 @@ describe("stand-in images", () => {
     it("each node gets only the images the plan can place on it (us-east-1)", () => {
         const plan = planStack("us-east-1");
         const per = imagesPerNode({ nodes: hostsFromPlan(plan) }, plan);
-        assert.deepEqual(per.get("edge-0"), ["traefik:v3.1.7"]);
+        assert.deepEqual(per.get("edge-0"), ["prom/node-exporter:v1.8.2", "traefik:v3.6.24"]);
         for (const h of ["data-0", "data-1", "data-2"]) assert.ok(per.get(h)!.includes("ghcr.io/zalando/spilo-17:4.0-p2"), `${h} runs a Patroni member (postgresMembers = 3)`);
         for (const h of ["app-0", "app-1", "app-2"]) assert.ok(per.get(h)!.includes("tecnativa/docker-socket-proxy:0.3.0"), `${h} is a manager`);
         for (const h of ["data-0", "edge-0"]) assert.ok(!per.get(h)!.includes("tecnativa/docker-socket-proxy:0.3.0"), `${h} is a worker`);
@@ -144,8 +145,10 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
             const node = lab!.nodes.find((n) => per.get(n.hostname)!.includes(ref));
             if (!node) continue; // an image of the other stack only
             const cfg = JSON.parse(docker(node.socket, ["image", "inspect", "--format", "{{json .Config}}", ref])) as { Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string };
-            assert.deepEqual(cfg.Entrypoint ?? null, want.entrypoint, `${ref} entrypoint`);
-            assert.deepEqual(cfg.Cmd ?? null, want.cmd, `${ref} cmd`);
+            // An empty list is no entrypoint or command, as the Engine runs it (a Dockerfile's `CMD []` clears the base's).
+            const none = (x: string[] | null | undefined) => (x && x.length ? x : null);
+            assert.deepEqual(none(cfg.Entrypoint), want.entrypoint, `${ref} entrypoint`);
+            assert.deepEqual(none(cfg.Cmd), want.cmd, `${ref} cmd`);
             assert.equal(cfg.WorkingDir ?? "", want.workdir, `${ref} workdir`);
             const ids = docker(node.socket, ["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref, "-c", `id -u; id -g${want.dropsTo ? `; id -u ${want.dropsTo.user}; id -g ${want.dropsTo.user}` : ""}`], { timeoutMs: 60_000 });
             const expect = [want.uid, want.gid, ...(want.dropsTo ? [want.dropsTo.uid, want.dropsTo.gid] : [])].map(String);
@@ -174,9 +177,15 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         const etcdImage = (unwrap(etcd.inputs) as { taskSpec: { containerSpec: { image: string } } }).taskSpec.containerSpec.image;
         docker(node.socket, ["run", "-d", "--name", "smoke-etcd", "--network", "lab-smoke", ...["opscenter-etcd-1", "opscenter-etcd-2", "opscenter-etcd-3"].flatMap((a) => ["--network-alias", a]),
             etcdImage, "etcd", "--name=e1", "--data-dir=/tmp/e1", "--listen-client-urls=http://0.0.0.0:2379", "--advertise-client-urls=http://opscenter-etcd-1:2379"], { timeoutMs: 60_000 });
+        // The Spilo entrypoint's region-fence gate waits for a fence-sync round newer than its start (renderers/fence.ts):
+        // here a round stamped an hour ahead and no record stand in for the fence-sync service (stack.test.ts runs the real one).
+        const fenceMount = (cs as { mounts?: { target: string }[] }).mounts?.find((m) => m.target === FENCE_DEFAULTS.dir);
+        assert.ok(fenceMount, `pg-1 mounts the fence volume at ${FENCE_DEFAULTS.dir}`);
+        fs.mkdirSync(path.join(dir, "fence"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "fence", "checked"), `${Math.floor(Date.now() / 1000) + 3600}\n`);
         const envArgs = Object.keys(cs.env).flatMap((k) => ["-e", k]);
         const r = spawnSync("docker", ["run", "-d", "--name", "smoke-pg", "--hostname", "opscenter-pg-1", "--network", "lab-smoke", "--network-alias", "opscenter-pg-1", ...envArgs,
-            "-v", `${path.join(dir, "secrets")}:/run/secrets:ro`, "-v", `${path.join(dir, "entrypoint.sh")}:${entry.fileName}:ro`, "--entrypoint", cs.commands[0], cs.image, ...cs.commands.slice(1)],
+            "-v", `${path.join(dir, "secrets")}:/run/secrets:ro`, "-v", `${path.join(dir, "fence")}:${FENCE_DEFAULTS.dir}:ro`, "-v", `${path.join(dir, "entrypoint.sh")}:${entry.fileName}:ro`, "--entrypoint", cs.commands[0], cs.image, ...cs.commands.slice(1)],
             { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...cs.env, DOCKER_HOST: `unix://${node.socket}` } });
         assert.equal(r.status, 0, r.stderr);
         const t0 = Date.now();
@@ -186,7 +195,11 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
             if (primary === "200") break;
             await new Promise((res) => setTimeout(res, 2000));
         }
-        if (primary !== "200") process.stdout.write(`# smoke-pg logs:\n${docker(node.socket, ["logs", "--tail", "40", "smoke-pg"], { allowFail: true })}\n`);
+        if (primary !== "200") {
+            // The container's stderr too (docker logs writes it to its own stderr): Spilo and the gate log there.
+            const logs = spawnSync("docker", ["logs", "--tail", "40", "smoke-pg"], { encoding: "utf8", timeout: 30_000, env: { ...process.env, DOCKER_HOST: `unix://${node.socket}` } });
+            process.stdout.write(`# smoke-pg logs:\n${logs.stdout ?? ""}${logs.stderr ?? ""}\n`);
+        }
         assert.equal(primary, "200", "Patroni's /primary answers 200 within 240 s");
         process.stdout.write(`# Spilo stand-in leader after ${Date.now() - t0} ms\n`);
         const top = docker(node.socket, ["top", "smoke-pg", "-eo", "pid,uid,args"]);
