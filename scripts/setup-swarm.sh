@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "swarm setup: needs root (apt-get, network namespaces, dockerd)" >&2
     exit 1
 fi
-echo "swarm setup: Docker Engine, lab tools, base image and stand-in images (cold: about 25 min; warm: seconds)"
+echo "swarm setup: Docker Engine, lab tools, base image and stand-in images (cold: about 4 min on a quiet machine with a fast mirror, measured 213 s on 2026-12-07; warm: seconds)"
 PACKAGES=(docker.io debootstrap iptables iproute2 util-linux tar)
 missing=()
 for p in "${PACKAGES[@]}"; do

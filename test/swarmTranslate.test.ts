@@ -10,6 +10,9 @@ import { OfflinePlan, RecordedResource } from "../offline/engine";
 import { byName, ofType, planStack, STACKS, unwrap } from "./harness";
 import { serviceDependencies, specDiff } from "./swarm/apply";
 import { applyDeviations, scaling } from "./swarm/deviations";
+import { LAB_DAEMON_KEYS, labDaemonConfig } from "./swarm/lab";
+import { peerNeeds } from "./swarm/peerRegion";
+import { hostsFromPlan, planAddresses } from "./swarm/planHosts";
 import { goDurationNs, Json, T, translatePlan, translateService, translateSecret, UnknownField } from "./swarm/translate";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -68,6 +71,17 @@ for (const stack of STACKS) {
             assert.ok(d.lines.some((l) => l.includes("unencrypted") && l.includes("opscenter-data")));
             // the translation itself is left as the plan says
             assert.equal(data.body.Options.encrypted, "true");
+        });
+
+        it("each lab engine runs its host's daemon.json: the lab adds only its own keys and overrides none", () => {
+            const lab = Object.fromEntries(LAB_DAEMON_KEYS.map((k) => [k, `lab-${k}`]));
+            for (const h of hostsFromPlan(planStack(stack))) {
+                const host = h.cloudInit.daemonJson;
+                assert.ok(Object.keys(host).length > 0, `${h.hostname}: cloud-init writes no daemon.json`);
+                const merged = labDaemonConfig(host, lab);
+                for (const [k, v] of Object.entries(host)) assert.deepEqual(merged[k], v, `${h.hostname}: ${k}`);
+                assert.deepEqual(Object.keys(merged).sort(), [...Object.keys(host), ...LAB_DAEMON_KEYS].sort());
+            }
         });
     });
 }
@@ -290,6 +304,40 @@ describe("Swarm apply: services are created in the engine's order (dependsOn), e
         const b = t.services.find((s) => s.spec.Name === "opscenter-etcd-2")!;
         const cyclic = { ...a, plan: { ...a.plan, opts: { ...a.plan.opts, dependsOn: [b.plan.urn] } } };
         assert.throws(() => serviceDependencies(plan, [cyclic, b]), /dependsOn cycle among services: .*opscenter-etcd-1.*opscenter-etcd-2/);
+    });
+});
+
+describe("Swarm lab: what a standby stack's plan asks of its primary region (the lab's stand-in serves exactly that)", () => {
+    it("us-east-1 (primary) asks nothing of another region", () => {
+        const plan = planStack("us-east-1");
+        assert.equal(peerNeeds(translatePlan(plan), new Set(planAddresses(plan).values())), undefined);
+    });
+    it("us-west-2 (standby): Patroni's standby_cluster router as the replication user, Redis' replicaof, with the plan's own secrets", () => {
+        const plan = planStack("us-west-2");
+        const t = translatePlan(plan);
+        const own = new Set(planAddresses(plan).values());
+        const needs = peerNeeds(t, own)!;
+        const secret = (file: string) => {
+            const pg1 = t.services.find((x) => x.spec.Name === "opscenter-pg-1")!.spec as Json;
+            const ref = (((pg1.TaskTemplate as Json).ContainerSpec as Json).Secrets as Json[]).find((r) => (r.File as Json).Name === file)!;
+            return Buffer.from(t.secrets.find((x) => x.body.Name === ref.SecretName)!.body.Data, "base64").toString("utf8");
+        };
+        assert.ok(needs.postgres && needs.postgres.hosts.length === 3 && needs.postgres.hosts.every((h) => /^\d+\.\d+\.\d+\.\d+$/.test(h)), JSON.stringify(needs.postgres?.hosts));
+        assert.equal(needs.postgres.port, 5000);
+        assert.equal(needs.postgres.user, "standby");
+        assert.equal(needs.postgres.password, secret("/run/secrets/pg_replication_password"));
+        assert.ok(needs.redis && /^\d+\.\d+\.\d+\.\d+$/.test(needs.redis.host) && needs.redis.port === 6379, JSON.stringify(needs.redis));
+        assert.ok(needs.redis.password.length >= 16);
+        for (const a of [...needs.postgres.hosts, needs.redis.host]) assert.ok(!own.has(a), `${a} is one of us-west-2's own hosts`);
+    });
+});
+
+describe("Swarm lab engines: daemon.json is the host's plus the lab's own keys", () => {
+    it("fails by name on a key the host's daemon.json already sets", () => {
+        assert.throws(() => labDaemonConfig({ "log-level": "info", "log-driver": "json-file" }, { "log-level": "warn" }), /cloud-init sets log-level="info", which the lab would override/);
+    });
+    it("fails by name on a key that is not the lab's own", () => {
+        assert.throws(() => labDaemonConfig({}, { "userland-proxy": false }), /userland-proxy not among the lab's own keys/);
     });
 });
 

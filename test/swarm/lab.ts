@@ -286,11 +286,24 @@ export function dockerdCommand(opts: { configFile: string; netns?: string; hostn
     return opts.netns ? ["nsenter", [`--net=/var/run/netns/${opts.netns}`, "--", ...inner]] : [inner[0], inner.slice(1)];
 }
 
+/** The keys the lab adds to a host's daemon.json: where its engine keeps its state and listens (one machine, many
+ * engines), its bridge, its log level and storage driver, its resolver. Nothing else: every other key is the plan's. */
+export const LAB_DAEMON_KEYS = ["data-root", "exec-root", "pidfile", "hosts", "bip", "log-level", "storage-driver", "dns"] as const;
+
+/** The host's daemon.json (what its cloud-init writes) plus the lab's own keys. A lab key that is not in
+ * LAB_DAEMON_KEYS, or one the host's daemon.json already sets (the lab would silently override the plan), fails by name. */
+export function labDaemonConfig(host: Readonly<Record<string, unknown>>, lab: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const allowed: readonly string[] = LAB_DAEMON_KEYS;
+    const foreign = Object.keys(lab).filter((k) => !allowed.includes(k));
+    if (foreign.length) throw new Error(`lab daemon.json: ${foreign.join(", ")} not among the lab's own keys (${LAB_DAEMON_KEYS.join(", ")})`);
+    const clash = Object.keys(lab).filter((k) => k in host);
+    if (clash.length) throw new Error(`lab daemon.json: the host's cloud-init sets ${clash.map((k) => `${k}=${JSON.stringify(host[k])}`).join(", ")}, which the lab would override`);
+    return { ...host, ...lab };
+}
+
 /** Starts (or restarts) one host's dockerd and waits for its API. */
 async function startDockerd(s: HostState, bip: string, gateway: string): Promise<void> {
-    const config = {
-        // What the host's cloud-init writes to /etc/docker/daemon.json, then the lab's own settings.
-        ...s.node.cloudInit.daemonJson,
+    const config = labDaemonConfig(s.node.cloudInit.daemonJson, {
         "data-root": path.join(s.dataDir, "docker"),
         "exec-root": path.join(s.runDir, "exec"),
         pidfile: path.join(s.runDir, "docker.pid"),
@@ -308,7 +321,7 @@ async function startDockerd(s: HostState, bip: string, gateway: string): Promise
         // timeout" while forming). The bridge address has nothing on port 53: the lookup fails at once, as the VPC
         // resolver's NXDOMAIN does in the deployment. Lab infrastructure, not the plan: cloud-init sets no "dns".
         dns: [gateway],
-    };
+    });
     const configFile = path.join(s.runDir, "daemon.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
     fs.rmSync(s.node.socket, { force: true });
