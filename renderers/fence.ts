@@ -10,7 +10,7 @@
  * - The sync. On every data host a small service (the AWS CLI image) copies that object from BOTH regions' buckets
  *   into a host volume every few seconds ({@link renderFenceSync}), and stamps the time of each round in `checked`.
  * - The gate. The Spilo entrypoint and the Redis and Sentinel start scripts run {@link fenceGateLines} before the
- *   daemon: wait for a sync round newer than this start (a copy left on the volume from before a promotion must not
+ *   daemon: wait for a sync round begun after this start (a copy left on the volume from before a promotion must not
  *   count), take the record with the highest epoch, and when this member is rendered for the primary role but the
  *   record names another region, log the fence and the runbook command and exit (Swarm restarts it; it stays down
  *   until the region is rebuilt as a standby of the new primary). A member rendered as a standby always starts: a
@@ -154,7 +154,8 @@ export function fenceGateLines(g: FenceGateInput): string[] {
         "while :; do",
         '    fence_checked=$(cat "$fence_dir/checked" 2>/dev/null || true)',
         '    case "$fence_checked" in "" | *[!0-9]*) fence_checked=0 ;; esac',
-        '    [ "$fence_checked" -lt "$fence_t0" ] || break',
+        // Strictly later: a round stamped in this start's own second may have begun (and copied) before it.
+        '    [ "$fence_checked" -le "$fence_t0" ] || break',
         "    fence_i=$((fence_i + 1))",
         `    if [ "$fence_i" -gt ${s.waitS} ]; then`,
         `        echo "$prog: no fence sync round in $fence_dir/checked newer than this start after ${s.waitS} s (is the fence-sync service running on this host?): not starting" >&2`,
@@ -204,7 +205,8 @@ export interface FenceSyncInput {
  * The fence sync loop (AWS CLI image, root): every round, each source's record is copied to `<dir>/fence-<name>`;
  * an absent record (S3 NoSuchKey) removes the copy (the operator cleared it); an unreadable source keeps the last
  * copy (a fence once seen is not forgotten because a bucket is unreachable) and says so. Then `<dir>/checked` gets
- * the round's time, which the gates wait for.
+ * the time the round began, in seconds; a gate counts only a round stamped in a later second than its own start
+ * (one stamped in the same second may have copied before it: seen in the region_redis_promotion bench, 2026-12-07).
  */
 export function renderFenceSync(i: FenceSyncInput): string {
     const dir = i.dir ?? FENCE_DEFAULTS.dir;
@@ -266,8 +268,10 @@ export function renderFenceSync(i: FenceSyncInput): string {
         "export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard",
         'bounded() { if command -v timeout >/dev/null 2>&1; then timeout 30 "$@"; else "$@"; fi; }',
         "while :; do",
+        "    # The round's start: what checked says when the round is done (every copy below is newer than it).",
+        "    round_t=$(date +%s)",
         ...rounds,
-        '    date +%s > "$dir/.checked.tmp" && mv -f "$dir/.checked.tmp" "$dir/checked"',
+        '    echo "$round_t" > "$dir/.checked.tmp" && mv -f "$dir/.checked.tmp" "$dir/checked"',
         `    sleep ${interval}`,
         "done",
         "",

@@ -86,6 +86,14 @@ describe("fence gate (sh)", () => {
         assert.match(r.stderr, /no fence sync round in .*checked newer than this start after 2 s .*fence-sync.*: not starting/);
     });
 
+    it("a round stamped in the same second as this start does not count (it may have copied before the promotion): waits for a later one", () => {
+        const dir = tmp();
+        const r = runGate(dir, "primary", { checkedOffsetS: 0, waitS: 2 });
+        assert.equal(r.status, 1, r.stdout);
+        assert.doesNotMatch(r.stdout, /STARTED/);
+        assert.match(r.stderr, /no fence sync round in .*checked newer than this start after 2 s/);
+    });
+
     it("a member rendered as a standby has no gate", () => {
         assert.equal(fenceGateLines({ region: "us-east-1", role: "standby" }).filter((l) => !l.startsWith("#")).length, 0);
         const dir = tmp();
@@ -129,6 +137,11 @@ describe("fence sync (sh)", () => {
         assert.equal(parseFence(fs.readFileSync(path.join(dir, "fence-us-west-2"), "utf8"))?.primaryRegion, "us-west-2");
         assert.equal(fs.existsSync(path.join(dir, "fence-us-east-1")), false);
         assert.ok(Number(fs.readFileSync(path.join(dir, "checked"), "utf8")) >= t);
+        // The stamp is the time the round began, taken before its first copy: a gate that sees a stamp later than its
+        // own start knows the copies were made after it started.
+        const body = loop.slice(loop.indexOf("while :; do"));
+        assert.ok(/round_t=\$\(date \+%s\)/.test(body) && body.indexOf("round_t=$(date +%s)") < body.indexOf("tmp="), "the round's time is taken before the first copy");
+        assert.match(body, /echo "\$round_t" > "\$dir\/\.checked\.tmp" && mv -f "\$dir\/\.checked\.tmp" "\$dir\/checked"/);
         // The peer bucket unreadable: the copy stays.
         fs.renameSync(peer, `${peer}.gone`);
         r = spawnSync("sh", ["-c", once], { encoding: "utf8", timeout: 10_000 });
