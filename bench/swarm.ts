@@ -6,7 +6,7 @@
  * BENCH_CASES (comma-separated) picks cases. Figures, not assertions (the Swarm tests assert behaviour).
  */
 import { StackLab, startStackLab } from "../test/swarm/support";
-import { mergeResults } from "./report";
+import { mergeResults, updateReadme } from "./report";
 import { swarmPostgresHostCrash, swarmRedisHostCrash } from "./cases/swarmFailover";
 import { swarmBackendRollingUpdate, swarmBlueGreenSwitch, swarmNodeDrain } from "./cases/swarmLoad";
 import { CaseResult } from "./types";
@@ -46,6 +46,7 @@ async function main(): Promise<number> {
     if (Object.keys(results).length > 0) {
         const { md } = mergeResults(results);
         process.stdout.write("\n" + md);
+        if (failed === 0) updateReadme(md);
     }
     return failed === 0 ? 0 : 1;
 }
