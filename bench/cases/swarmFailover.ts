@@ -83,7 +83,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
         });
         for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) {
             for (const t of await runningTasks(s, name)) {
-                const inRecovery = execIn(t, ["sh", "-c", `psql -X -At -U postgres -h localhost -c "SELECT pg_is_in_recovery()"`], { allowFail: true }).stdout.trim();
+                const inRecovery = execIn(t, ["sh", "-c", `psql -X -At -U postgres -h /var/run/postgresql -d postgres -c "SELECT pg_is_in_recovery()"`], { allowFail: true }).stdout.trim();
                 if (inRecovery === "f" && settled.find((x) => x.role === "leader")?.name !== name.replace("opscenter-", "")) twoPrimaries = true;
             }
         }

@@ -10,6 +10,7 @@
 import { parse } from "yaml";
 import type { OfflinePlan, RecordedResource } from "../../offline/engine";
 import { CLOUD_INIT_DEFAULTS } from "../../renderers/cloudInit";
+import { mockIp } from "../../offline/mocks";
 import { unwrap } from "../harness";
 
 export const INSTANCE_TYPE = "aws:ec2/instance:Instance";
@@ -115,4 +116,15 @@ export function hostsFromPlan(plan: OfflinePlan): PlanHost[] {
     if (inits.length !== 1) throw new Error(`plan of ${plan.stack}: ${inits.length} hosts run swarm init (${inits.map((h) => h.hostname).join(", ")}); want exactly 1`);
     const rank = (h: PlanHost) => (h.initManager ? 0 : h.manager ? 1 : 2);
     return hosts.sort((a, b) => rank(a) - rank(b) || a.hostname.localeCompare(b.hostname, "en", { numeric: true }));
+}
+
+/** Hostname -> the private address the plan gives that host (the mock engine's, as the plan's other inputs see it). */
+export function planAddresses(plan: OfflinePlan): Map<string, string> {
+    const addr = new Map<string, string>();
+    for (const h of hostsFromPlan(plan)) {
+        const inst = plan.resources.find((r) => r.type === INSTANCE_TYPE && r.name.endsWith(`-${h.hostname}`));
+        if (!inst) throw new Error(`no ${INSTANCE_TYPE} for host ${h.hostname}`);
+        addr.set(h.hostname, mockIp(inst.name));
+    }
+    return addr;
 }

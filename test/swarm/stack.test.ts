@@ -83,7 +83,38 @@ for (const stack of stacks) {
             assert.ok(checked > 0, "no secret or config file was checked");
         });
 
-        it("Patroni forms across the data hosts; HAProxy routes the application role's writes to the leader", { skip: !isPrimary(stack) && "standby region: its Patroni is a standby cluster of the primary region's" }, async () => {
+        if (!isPrimary(stack)) {
+            it("Patroni forms a standby cluster of the primary region across the data hosts; a row committed there reaches every member", async () => {
+                assert.ok(s.peer, "a standby stack's lab runs a stand-in primary region");
+                const pgs = specs(s).filter((x) => /^opscenter-pg-\d+$/.test(x.Name));
+                const t = (await runningTasks(s, pgs[0].Name))[0];
+                assert.ok(t, `${pgs[0].Name} has no running task`);
+                const c = await eventually("a standby leader and streaming replicas", 180_000, () => {
+                    const c = JSON.parse(execIn(t, ["curl", "-fsS", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] };
+                    const leaders = c.members.filter((m) => m.role === "standby_leader" && m.state === "streaming");
+                    const replicas = c.members.filter((m) => m.role === "replica" && m.state === "streaming");
+                    return leaders.length === 1 && replicas.length === pgs.length - 1 && !c.members.some((m) => m.role === "leader") ? c : undefined;
+                });
+                // The standby leader streams from the primary region: its WAL receiver's sender is one of the plan's addresses of it.
+                const local = ["psql", "-X", "-At", "-U", "postgres", "-h", "/var/run/postgresql", "-d", "postgres", "-c"];
+                const leader = c.members.find((m) => m.role === "standby_leader")!.name;
+                const lt = (await runningTasks(s, `opscenter-${/(pg-\d+)$/.exec(leader)?.[1]}`))[0];
+                assert.ok(lt, `standby leader ${leader} has no running task`);
+                const sender = execIn(lt, [...local, "SELECT sender_host FROM pg_stat_wal_receiver"]).stdout.trim();
+                assert.ok(s.peer.addresses.includes(sender), `${leader} streams from ${sender || "nothing"}, not the primary region (${s.peer.addresses.join(", ")})`);
+                const tag = `probe-${Date.now()}`;
+                s.peer.sql(`CREATE TABLE IF NOT EXISTS peer_probe (tag text); INSERT INTO peer_probe VALUES ('${tag}');`);
+                for (const p of pgs) {
+                    const x = (await runningTasks(s, p.Name))[0];
+                    assert.ok(x, `${p.Name} has no running task`);
+                    await eventually(`${p.Name} has the primary region's row, read-only`, 60_000, () => {
+                        const r = execIn(x, [...local, `SELECT count(*) || ' ' || pg_is_in_recovery() FROM peer_probe WHERE tag = '${tag}'`], { allowFail: true });
+                        return r.stdout.trim() === "1 true" ? true : undefined; // text of a boolean is 'true'
+                    });
+                }
+            });
+        }
+        if (isPrimary(stack)) it("Patroni forms across the data hosts; HAProxy routes the application role's writes to the leader", async () => {
             const pgs = specs(s).filter((x) => /^opscenter-pg-\d+$/.test(x.Name));
             const t = (await runningTasks(s, pgs[0].Name))[0];
             assert.ok(t, `${pgs[0].Name} has no running task`);
@@ -136,6 +167,20 @@ for (const stack of stacks) {
                 const mt = (await runningTasks(s, master.Name))[0];
                 const slaves = Number(/connected_slaves:(\d+)/.exec(execIn(mt, [...auth, "info", "replication"]).stdout)?.[1]);
                 assert.equal(slaves, redis.length - 1, `${master.Name} has ${slaves} connected replicas`);
+            } else {
+                // A standby region's Redis replicates the primary region's master (the stand-in); a key set there arrives.
+                assert.ok(s.peer, "a standby stack's lab runs a stand-in primary region");
+                const key = `peer:probe:${Date.now()}`;
+                s.peer.redis(["set", key, "1"]);
+                for (const r of redis) {
+                    const x = (await runningTasks(s, r.Name))[0];
+                    assert.ok(x, `${r.Name} has no running task`);
+                    await eventually(`${r.Name} replicates the primary region's master`, 120_000, () => {
+                        const info = execIn(x, [...auth, "info", "replication"], { allowFail: true }).stdout;
+                        const got = execIn(x, [...auth, "--raw", "get", key], { allowFail: true }).stdout.trim();
+                        return /role:slave/.test(info) && /master_link_status:up/.test(info) && got === "1" ? true : undefined;
+                    });
+                }
             }
             if (sentinels.length > 0) {
                 const st = (await runningTasks(s, sentinels[0].Name))[0];

@@ -7,13 +7,13 @@
 import { spawnSync } from "node:child_process";
 import Docker from "dockerode";
 import { OfflinePlan } from "../../offline/engine";
-import { mockIp } from "../../offline/mocks";
 import { planStack } from "../harness";
 import { ApplyReport, applyTranslation, waitConverged } from "./apply";
 import { applyDeviations, kernelHasIpvs, printDeviations } from "./deviations";
 import { loadImages, ROLLOUT_BACKEND_IMAGE } from "./images";
 import { docker as dockerCli, Lab, LabNode, startLab } from "./lab";
-import { hostsFromPlan, INSTANCE_TYPE } from "./planHosts";
+import { PeerRegion, peerNeeds, startPeerRegion } from "./peerRegion";
+import { hostsFromPlan, planAddresses } from "./planHosts";
 import { Json, translatePlan, Translation } from "./translate";
 
 export interface StackLab {
@@ -33,6 +33,8 @@ export interface StackLab {
     applyWith(overrides: Record<string, string>): Promise<{ report: ApplyReport; translation: Translation }>;
     /** Hostname -> the plan's private address of that host (made real on the lab's nodes). */
     readonly planAddresses: Map<string, string>;
+    /** A standby stack's stand-in primary region (peerRegion.ts); undefined for a primary stack. */
+    readonly peer?: PeerRegion;
     stop(): Promise<void>;
 }
 
@@ -48,12 +50,8 @@ export const CONVERGE_MS = Number(process.env.SWARM_CONVERGE_S ?? 420) * 1000;
  * host's plan address to its node's eth0 and an on-link route to it on every other node, so those addresses work.
  */
 export function addPlanAddresses(lab: Lab, plan: OfflinePlan): Map<string, string> {
-    const addr = new Map<string, string>();
-    for (const n of lab.nodes) {
-        const inst = plan.resources.find((r) => r.type === INSTANCE_TYPE && r.name.endsWith(`-${n.hostname}`));
-        if (!inst) throw new Error(`no ${INSTANCE_TYPE} for lab node ${n.hostname}`);
-        addr.set(n.hostname, mockIp(inst.name));
-    }
+    const addr = planAddresses(plan);
+    for (const n of lab.nodes) if (!addr.has(n.hostname)) throw new Error(`no plan address for lab node ${n.hostname}`);
     const ip = (args: string[]) => {
         const r = spawnSync("ip", args, { encoding: "utf8", timeout: 10_000 });
         if (r.status !== 0 && !/File exists/.test(r.stderr)) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
@@ -71,6 +69,11 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
     const hosts = hostsFromPlan(plan);
     const t0 = Date.now();
     const lab = await startLab({ hosts });
+    let peer: PeerRegion | undefined;
+    const stop = async () => {
+        peer?.stop();
+        await lab.stop();
+    };
     try {
         log(`# ${stack}: lab of ${lab.nodes.length} hosts up in ${Date.now() - t0} ms\n`);
         const t1 = Date.now();
@@ -82,7 +85,9 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         const info = JSON.parse(dockerCli(lab.nodes[0].socket, ["info", "--format", "{{json .}}"])) as { NCPU: number; MemTotal: number };
         const deviate = (p: OfflinePlan) => applyDeviations(translatePlan(p), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs(), healthScale: HEALTH_SCALE });
         const d = deviate(plan);
-        printDeviations(d.lines, log);
+        const needs = peerNeeds(d.translation, new Set(planAddresses.values()));
+        peer = needs && (await startPeerRegion(lab, needs));
+        printDeviations([...d.lines, ...(peer?.lines ?? [])], log);
         const manager = () => new Docker({ socketPath: lab.managerSocket() });
         const t2 = Date.now();
         const firstApply = await applyTranslation(manager(), plan, d.translation, log);
@@ -108,10 +113,11 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
                 return { report: await applyTranslation(manager(), p, t, log), translation: t };
             },
             planAddresses,
-            stop: () => lab.stop(),
+            peer,
+            stop,
         };
     } catch (e) {
-        await lab.stop();
+        await stop();
         throw e;
     }
 }

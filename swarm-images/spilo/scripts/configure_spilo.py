@@ -174,6 +174,28 @@ def dcs_config(p):
     return {}
 
 
+STANDBY_S3_NAMES = ("WALE_S3_PREFIX", "WALG_S3_PREFIX", "AWS_REGION", "WALG_S3_SSE_KMS_ID", "WALG_S3_SSE")
+
+
+def write_standby_env(p):
+    """Spilo's write_wale_environment(placeholders, 'STANDBY_', ...) in part: the envdir a standby cluster's
+    restore_command reads ($RW_DIR/etc/wal-e.d/env-standby: the STANDBY_-prefixed S3 settings without the prefix, and
+    USE_WALG when STANDBY_USE_WALG_RESTORE is set). The plan's standby_cluster.restore_command runs
+    `envdir <that dir> ... /scripts/restore_command.sh`, so the directory must exist; what WAL-G would do with it is not
+    reproduced (see /scripts/restore_command.sh)."""
+    if not (p.get("STANDBY_WALE_S3_PREFIX") or p.get("STANDBY_WALG_S3_PREFIX")):
+        return
+    d = os.path.join(p["RW_DIR"], "etc", "wal-e.d", "env-standby")
+    os.makedirs(d, exist_ok=True)
+    for name in STANDBY_S3_NAMES:
+        if p.get("STANDBY_" + name):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(p["STANDBY_" + name])
+    if str(p.get("STANDBY_USE_WALG_RESTORE", "")).lower() == "true":
+        with open(os.path.join(d, "USE_WALG"), "w") as f:
+            f.write("true")
+
+
 def write_certificates(p):
     if os.environ.get("SSL_CERTIFICATE") and os.environ.get("SSL_PRIVATE_KEY"):
         for k in ("SSL_CERTIFICATE", "SSL_PRIVATE_KEY"):
@@ -199,6 +221,7 @@ def main():
     for name in ("STANDBY_HOST", "STANDBY_WALE_S3_PREFIX", "STANDBY_WALG_S3_PREFIX", "CLONE_METHOD"):
         if p.get(name):
             log(f"{name} is set: the standby-cluster/clone sections of Spilo are not reproduced")
+    write_standby_env(p)
     config = template(p)
     config.update(dcs_config(p))
     user_text = os.environ.get("SPILO_CONFIGURATION", os.environ.get("PATRONI_CONFIGURATION", ""))
