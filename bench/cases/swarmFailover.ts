@@ -6,7 +6,8 @@
  * through the plan's HAProxy service (the backend's DATABASE_HOST:DATABASE_PORT, as the backend's role), counting
  * only writes that started after the kill; acknowledged writes lost; when the host returns, exactly one primary.
  * swarm_redis_host_crash: the Redis master's host dies; the same through a Sentinel-aware client (asks the
- * sentinels of the backend's REDIS_SENTINELS for the master, RPUSHes there; a replica refuses, READONLY).
+ * sentinels of the backend's REDIS_SENTINELS for the master, RPUSHes there; a replica refuses, READONLY); each call
+ * bounded at 2 s.
  */
 import { waitConverged } from "../../test/swarm/apply";
 import { eventually, execIn, runningTasks, StackLab, RunningTask } from "../../test/swarm/support";
@@ -32,6 +33,13 @@ async function patroniCluster(t: RunningTask): Promise<{ name: string; role: str
     return (JSON.parse(execIn(t, ["curl", "-fsS", "-m", "3", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] }).members;
 }
 
+/** The Swarm service of a Patroni member: members are `<region>-pg-N`, services `opscenter-pg-N` (README, Postgres member names). */
+function serviceOf(member: string): string {
+    const m = /(pg-\d+)$/.exec(member);
+    if (!m) throw new Error(`Patroni member ${member}: not named <region>-pg-N`);
+    return `opscenter-${m[1]}`;
+}
+
 /** A running Patroni task other than on `notOn`. */
 async function pgTask(s: StackLab, notOn?: string): Promise<RunningTask> {
     for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) for (const t of await runningTasks(s, name)) if (t.node.hostname !== notOn) return t;
@@ -53,7 +61,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
             return m.filter((x) => x.role === "leader").length === 1 && m.some((x) => x.role !== "leader" && x.state === "streaming") ? m : undefined;
         });
         const leader = members.find((x) => x.role === "leader")!.name;
-        const leaderHost = (await runningTasks(s, `opscenter-${leader}`))[0].node.hostname;
+        const leaderHost = (await runningTasks(s, serviceOf(leader)))[0].node.hostname;
         const writer = await pgTask(s, leaderHost);
         execIn(writer, ["sh", "-c", `${psql} -c "CREATE TABLE IF NOT EXISTS swarm_bench (run text, n int, PRIMARY KEY (run, n))"`], { timeoutMs: 30_000, env: { PGPASSWORD: pass } });
         const tag = `${Date.now()}-${run}`;
@@ -84,7 +92,8 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
         for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) {
             for (const t of await runningTasks(s, name)) {
                 const inRecovery = execIn(t, ["sh", "-c", `psql -X -At -U postgres -h /var/run/postgresql -d postgres -c "SELECT pg_is_in_recovery()"`], { allowFail: true }).stdout.trim();
-                if (inRecovery === "f" && settled.find((x) => x.role === "leader")?.name !== name.replace("opscenter-", "")) twoPrimaries = true;
+                const leaderNow = settled.find((x) => x.role === "leader")?.name;
+                if (inRecovery === "f" && (!leaderNow || serviceOf(leaderNow) !== name)) twoPrimaries = true;
             }
         }
         await waitConverged(s.manager(), services(s), 420_000);
@@ -103,7 +112,10 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
     const samples: number[] = [];
     const notes: string[] = [];
     let lost = 0;
-    const ask = `for S in ${sentinels.join(" ")}; do M=$(redis-cli -h \${S%:*} -p \${S#*:} --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} 2>/dev/null | tr '\\n' ' '); [ -n "$M" ] && break; done; set -- $M`;
+    // Every call bounded at 2 s, as the Postgres client's PGCONNECT_TIMEOUT=2: without a bound, a redis-cli connecting to
+    // the dead host waits out the kernel's SYN retries (about 2 min), and the loop measured that, not the failover
+    // (first bench run, 2026-12-07: 42-73 s while Sentinel had switched the master 6.6 s after the kill).
+    const ask = `for S in ${sentinels.join(" ")}; do M=$(timeout 2 redis-cli -h \${S%:*} -p \${S#*:} --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} 2>/dev/null | tr '\\n' ' '); [ -n "$M" ] && break; done; set -- $M`;
     for (let run = 1; run <= runs; run++) {
         const sentinelNames = services(s).filter((n) => /^opscenter-redis-sentinel-\d+$/.test(n));
         const probe = (await runningTasks(s, sentinelNames[0]))[0];
@@ -114,7 +126,7 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
         for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
         if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);
         const key = `swarm:bench:${Date.now()}:${run}`;
-        const loop = startLoop(client, `${ask}; [ -n "$1" ] && REDISCLI_AUTH="$RPASS" redis-cli -h $1 -p $2 --raw rpush ${key} $n | grep -qE '^[0-9]+$'`, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
+        const loop = startLoop(client, `${ask}; [ -n "$1" ] && REDISCLI_AUTH="$RPASS" timeout 2 redis-cli -h $1 -p $2 --raw rpush ${key} $n | grep -qE '^[0-9]+$'`, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
         try {
             await loop.okAfter(0, 5, 60_000);
             const killedAt = Date.now() / 1000;
