@@ -128,6 +128,7 @@ export async function startPeerRegion(lab: Lab, needs: PeerNeeds): Promise<PeerR
 
         if (needs.postgres) {
             const pg = needs.postgres;
+            if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pg.user)) throw new Error(`peer region: PGUSER_STANDBY ${JSON.stringify(pg.user)} is not a plain role name`);
             const data = path.join(dir, "pg");
             fs.mkdirSync(data, { mode: 0o700 });
             sh("chown", ["postgres:postgres", data]);
@@ -169,8 +170,14 @@ export async function startPeerRegion(lab: Lab, needs: PeerNeeds): Promise<PeerR
         return {
             lines: lines.map((l) => `LAB ENVIRONMENT, not the plan (a standby's plan follows a primary region the lab does not run): ${l}`),
             addresses,
-            sql: (q) => psql(path.join(dir, "pg"), needs.postgres!.port, q),
-            redis: (args) => redisCli(args),
+            sql: (q) => {
+                if (!needs.postgres) throw new Error("peer region: the standby's plan asks for no Postgres primary, so none runs");
+                return psql(path.join(dir, "pg"), needs.postgres.port, q);
+            },
+            redis: (args) => {
+                if (!needs.redis) throw new Error("peer region: the standby's plan asks for no Redis master, so none runs");
+                return redisCli(args);
+            },
             stop,
         };
     } catch (e) {
