@@ -156,7 +156,7 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         }
     });
 
-    it("the Spilo stand-in, run with pg-1's environment and entrypoint from the plan, becomes the Patroni leader as postgres and the admin user writes over SSL", async () => {
+    it("the Spilo stand-in, run with pg-1's environment and entrypoint from the plan, becomes the Patroni leader as postgres and the superuser writes over SSL", async () => {
         const plan = planStack("us-east-1");
         const node = lab!.nodes.find((n) => n.hostname === "data-0")!;
         const spec = unwrap(byName(plan, "docker:index/service:Service", "ops-postgres-pg-1").inputs) as {
@@ -171,8 +171,13 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         const dir = path.join("/var/tmp/opscenter-lab", String(lab!.slot), "spilo-smoke");
         fs.mkdirSync(path.join(dir, "secrets"), { recursive: true });
         for (const sec of cs.secrets) fs.writeFileSync(path.join(dir, "secrets", path.basename(sec.fileName)), dataOf("docker:index/secret:Secret", sec.secretName), { mode: 0o400 });
-        const entry = cs.configs[0];
-        fs.writeFileSync(path.join(dir, "entrypoint.sh"), dataOf("docker:index/serviceConfig:ServiceConfig", entry.configName), { mode: 0o555 });
+        // Every config the plan mounts (the entrypoint, Patroni's post_init script, ...), each at its file name.
+        fs.mkdirSync(path.join(dir, "configs"), { recursive: true });
+        const configMounts = cs.configs.flatMap((c, i) => {
+            const file = path.join(dir, "configs", `${i}-${path.basename(c.fileName)}`);
+            fs.writeFileSync(file, dataOf("docker:index/serviceConfig:ServiceConfig", c.configName), { mode: 0o555 });
+            return ["-v", `${file}:${c.fileName}:ro`];
+        });
         const etcd = byName(plan, "docker:index/service:Service", "ops-postgres-etcd-1");
         const etcdImage = (unwrap(etcd.inputs) as { taskSpec: { containerSpec: { image: string } } }).taskSpec.containerSpec.image;
         docker(node.socket, ["run", "-d", "--name", "smoke-etcd", "--network", "lab-smoke", ...["opscenter-etcd-1", "opscenter-etcd-2", "opscenter-etcd-3"].flatMap((a) => ["--network-alias", a]),
@@ -185,7 +190,7 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         fs.writeFileSync(path.join(dir, "fence", "checked"), `${Math.floor(Date.now() / 1000) + 3600}\n`);
         const envArgs = Object.keys(cs.env).flatMap((k) => ["-e", k]);
         const r = spawnSync("docker", ["run", "-d", "--name", "smoke-pg", "--hostname", "opscenter-pg-1", "--network", "lab-smoke", "--network-alias", "opscenter-pg-1", ...envArgs,
-            "-v", `${path.join(dir, "secrets")}:/run/secrets:ro`, "-v", `${path.join(dir, "fence")}:${FENCE_DEFAULTS.dir}:ro`, "-v", `${path.join(dir, "entrypoint.sh")}:${entry.fileName}:ro`, "--entrypoint", cs.commands[0], cs.image, ...cs.commands.slice(1)],
+            "-v", `${path.join(dir, "secrets")}:/run/secrets:ro`, "-v", `${path.join(dir, "fence")}:${FENCE_DEFAULTS.dir}:ro`, ...configMounts, "--entrypoint", cs.commands[0], cs.image, ...cs.commands.slice(1)],
             { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...cs.env, DOCKER_HOST: `unix://${node.socket}` } });
         assert.equal(r.status, 0, r.stderr);
         const t0 = Date.now();
@@ -204,13 +209,17 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         process.stdout.write(`# Spilo stand-in leader after ${Date.now() - t0} ms\n`);
         const top = docker(node.socket, ["top", "smoke-pg", "-eo", "pid,uid,args"]);
         assert.match(top, /^\s*\d+\s+101\s+\S*python3 \/opt\/patroni-4\/usr\/bin\/patroni/m, `Patroni runs as uid 101:\n${top}`);
-        const adminPw = dataOf("docker:index/secret:Secret", cs.secrets.find((x) => x.fileName.endsWith("pg_admin_password"))!.secretName).toString();
-        const out = docker(node.socket, ["exec", "-e", `PGPASSWORD=${adminPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_ADMIN} dbname=postgres sslmode=require`, "-Atc",
-            // A TEMP table: PostgreSQL 15+ (Spilo's too) gives PUBLIC no CREATE on schema public, and Spilo's post_init grants
-            // the admin role none ("permission denied for schema public" for CREATE TABLE there: a fact the plan's app must meet).
+        // The plan's superuser (PGUSER_SUPERUSER, pg_superuser_password): Spilo's post_init makes `admin` NOLOGIN, and the
+        // plan ships no admin password (README, Postgres roles).
+        const superFile = cs.secrets.find((x) => x.fileName.endsWith("pg_superuser_password"));
+        assert.ok(superFile, "pg-1 mounts pg_superuser_password");
+        const superPw = dataOf("docker:index/secret:Secret", superFile.secretName).toString();
+        const out = docker(node.socket, ["exec", "-e", `PGPASSWORD=${superPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_SUPERUSER} dbname=postgres sslmode=require`, "-Atc",
+            // A TEMP table: the write leaves nothing behind.
             "CREATE TEMP TABLE smoke(x int); INSERT INTO smoke VALUES (1); SELECT count(*) || ' ' || current_user || ' ' || (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) FROM smoke"], { timeoutMs: 30_000 });
-        assert.equal(out, `1 ${cs.env.PGUSER_ADMIN} t`);
-        const nossl = docker(node.socket, ["exec", "-e", `PGPASSWORD=${adminPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_ADMIN} dbname=postgres sslmode=disable`, "-Atc", "SELECT 1"], { allowFail: true, timeoutMs: 30_000 });
+        // psql -c with several statements prints each one's tag first; the SELECT's row is the last line.
+        assert.equal(out.trim().split("\n").pop(), `1 ${cs.env.PGUSER_SUPERUSER} true`); // the text of a boolean is 'true'
+        const nossl = docker(node.socket, ["exec", "-e", `PGPASSWORD=${superPw}`, "smoke-pg", "psql", `host=opscenter-pg-1 user=${cs.env.PGUSER_SUPERUSER} dbname=postgres sslmode=disable`, "-Atc", "SELECT 1"], { allowFail: true, timeoutMs: 30_000 });
         assert.notEqual(nossl, "1", "Spilo's pg_hba rejects connections without SSL");
         docker(node.socket, ["rm", "-f", "smoke-pg", "smoke-etcd"], { timeoutMs: 60_000 });
     });
