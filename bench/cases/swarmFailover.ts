@@ -11,8 +11,8 @@
  */
 import { waitConverged } from "../../test/swarm/apply";
 import { eventually, execIn, runningTasks, StackLab, RunningTask } from "../../test/swarm/support";
-import { CaseResult, summarise } from "../types";
-import { startLoop } from "./swarmLoop";
+import { CaseResult, median, summarise } from "../types";
+import { failureTimeline, firstSeen, startLoop } from "./swarmLoop";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,6 +33,9 @@ async function patroniCluster(t: RunningTask): Promise<{ name: string; role: str
     return (JSON.parse(execIn(t, ["curl", "-fsS", "-m", "3", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] }).members;
 }
 
+/** Prints `<member>:<role>:<state>` for each member the local Patroni's /cluster lists (python3: the Spilo stand-in runs Patroni). */
+const PATRONI_MEMBERS = `python3 -c "import json,urllib.request as u; print(' '.join(m['name']+':'+m['role']+':'+m.get('state','') for m in json.load(u.urlopen('http://localhost:8008/cluster', timeout=1))['members']))"`;
+
 /** The Swarm service of a Patroni member: members are `<region>-pg-N`, services `opscenter-pg-N` (README, Postgres member names). */
 function serviceOf(member: string): string {
     const m = /(pg-\d+)$/.exec(member);
@@ -52,6 +55,8 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
     const psql = `PGCONNECT_TIMEOUT=2 psql -X -At -h ${env.DATABASE_HOST} -p ${env.DATABASE_PORT} -U ${env.DATABASE_USER} -d ${env.DATABASE_NAME}`;
     const samples: number[] = [];
     const notes: string[] = [];
+    const lockExpired: number[] = [];
+    const leaderRunning: number[] = [];
     let lost = 0;
     let twoPrimaries = false;
     for (let run = 1; run <= runs; run++) {
@@ -66,6 +71,8 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
         execIn(writer, ["sh", "-c", `${psql} -c "CREATE TABLE IF NOT EXISTS swarm_bench (run text, n int, PRIMARY KEY (run, n))"`], { timeoutMs: 30_000, env: { PGPASSWORD: pass } });
         const tag = `${Date.now()}-${run}`;
         const loop = startLoop(writer, `${psql} -c "INSERT INTO swarm_bench VALUES ('${tag}', $n)"`, { intervalS: 0.2, maxSeconds: 240, env: { PGPASSWORD: pass } });
+        // Server side, apart from the client: what the surviving member's Patroni reports, every 0.5 s.
+        const probe = startLoop(writer, PATRONI_MEMBERS, { intervalS: 0.5, maxSeconds: 240 });
         try {
             await loop.okAfter(0, 5, 60_000);
             const killedAt = Date.now() / 1000;
@@ -74,6 +81,15 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
             samples.push(r3(first.end - killedAt));
             await new Promise((r) => setTimeout(r, 3000));
             await loop.stop();
+            await probe.stop();
+            const promoted = firstSeen(probe.attempts, killedAt, (d) => d.split(" ").some((m) => m.endsWith(":leader:running") && !m.startsWith(`${leader}:`)));
+            const lockGone = firstSeen(probe.attempts, killedAt, (d) => !d.split(" ").some((m) => m.startsWith(`${leader}:leader`)));
+            if (lockGone) lockExpired.push(lockGone.end - killedAt);
+            if (promoted) leaderRunning.push(promoted.end - killedAt);
+            process.stdout.write(
+                `   run ${run}: Patroni: old leader gone +${lockGone ? (lockGone.end - killedAt).toFixed(1) : "?"} s, new leader running +${promoted ? (promoted.end - killedAt).toFixed(1) : "?"} s; ` +
+                    `client: ${failureTimeline(loop.attempts, killedAt).join("; ")}\n`,
+            );
             const acked = loop.attempts.filter((a) => a.ok).map((a) => a.n);
             const have = new Set(execIn(writer, ["sh", "-c", `${psql} -c "SELECT n FROM swarm_bench WHERE run = '${tag}'"`], { timeoutMs: 30_000, env: { PGPASSWORD: pass } }).stdout.split(/\s+/).filter(Boolean).map(Number));
             const missing = acked.filter((n) => !have.has(n));
@@ -81,6 +97,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
             notes.push(`run ${run}: leader ${leader} on ${leaderHost}, ${acked.length} acknowledged, ${missing.length} lost`);
         } finally {
             await loop.stop();
+            await probe.stop();
             await s.lab.restoreHost(leaderHost);
         }
         // The old leader's host is back: it must rejoin as a replica, never a second primary.
@@ -100,6 +117,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
     }
     return summarise(samples, lost, {
         two_primaries_after_restart: twoPrimaries,
+        phases_s: { patroni_old_leader_gone: median(lockExpired), patroni_new_leader_running: median(leaderRunning), first_write_through_haproxy: median(samples) },
         notes: `Swarm lab (${s.stack}): the Patroni leader's whole host killed (dockerd, containerd, every container; link cut); writes through ${env.DATABASE_HOST}:${env.DATABASE_PORT} as ${env.DATABASE_USER}, one psql per INSERT every 0.2 s from a container on a surviving data host; ${notes.join("; ")}`,
     });
 }
@@ -111,6 +129,7 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
     const addrHost = new Map([...s.planAddresses].map(([h, a]) => [a, h]));
     const samples: number[] = [];
     const notes: string[] = [];
+    const sentinelSwitched: number[] = [];
     let lost = 0;
     // Every call bounded at 2 s, as the Postgres client's PGCONNECT_TIMEOUT=2: without a bound, a redis-cli connecting to
     // the dead host waits out the kernel's SYN retries (about 2 min), and the loop measured that, not the failover
@@ -126,7 +145,11 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
         for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
         if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);
         const key = `swarm:bench:${Date.now()}:${run}`;
-        const loop = startLoop(client, `${ask}; [ -n "$1" ] && REDISCLI_AUTH="$RPASS" timeout 2 redis-cli -h $1 -p $2 --raw rpush ${key} $n | grep -qE '^[0-9]+$'`, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
+        // Prints the master it asked and Redis's answer (an error such as NOREPLICAS or READONLY says why a write failed).
+        const push = `${ask}; [ -n "$1" ] || { echo no sentinel answered; exit 1; }; R=$(REDISCLI_AUTH="$RPASS" timeout 2 redis-cli -h $1 -p $2 --raw rpush ${key} $n 2>&1); echo "$1 $R"; echo "$R" | grep -qE '^[0-9]+$'`;
+        const loop = startLoop(client, push, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
+        // Server side, apart from the client: the master this (surviving) sentinel names, every 0.2 s.
+        const watch = startLoop(client, `timeout 2 redis-cli -p 26379 --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} | head -1`, { intervalS: 0.2, maxSeconds: 180 });
         try {
             await loop.okAfter(0, 5, 60_000);
             const killedAt = Date.now() / 1000;
@@ -135,6 +158,12 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
             samples.push(r3(first.end - killedAt));
             await new Promise((r) => setTimeout(r, 3000));
             await loop.stop();
+            await watch.stop();
+            const switched = firstSeen(watch.attempts, killedAt, (d) => /^\d+\.\d+\.\d+\.\d+$/.test(d) && d !== masterIp);
+            if (switched) sentinelSwitched.push(switched.end - killedAt);
+            process.stdout.write(
+                `   run ${run}: Sentinel named ${switched?.detail ?? "?"} +${switched ? (switched.end - killedAt).toFixed(1) : "?"} s; client: ${failureTimeline(loop.attempts, killedAt).join("; ")}\n`,
+            );
             const acked = loop.attempts.filter((a) => a.ok).map((a) => a.n);
             const have = new Set(
                 execIn(client, ["sh", "-c", `${ask}; REDISCLI_AUTH="$RPASS" redis-cli -h $1 -p $2 --raw lrange ${key} 0 -1`], { timeoutMs: 30_000, env: { RPASS: pass } })
@@ -145,11 +174,13 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
             notes.push(`run ${run}: master on ${masterHost}, ${acked.length} acknowledged, ${missing.length} lost`);
         } finally {
             await loop.stop();
+            await watch.stop();
             await s.lab.restoreHost(masterHost);
         }
         await waitConverged(s.manager(), services(s), 420_000);
     }
     return summarise(samples, lost, {
+        phases_s: { sentinel_names_new_master: median(sentinelSwitched), first_write_acknowledged: median(samples) },
         notes: `Swarm lab (${s.stack}): the Redis master's whole host killed; a Sentinel-aware client (sentinels ${env.REDIS_SENTINELS}, the backend's) in a sentinel container on a surviving host, one RPUSH every 0.1 s; ${notes.join("; ")}`,
     });
 }
