@@ -13,7 +13,7 @@ import { applyDeviations, scaling } from "./swarm/deviations";
 import { LAB_DAEMON_KEYS, labDaemonConfig } from "./swarm/lab";
 import { peerNeeds } from "./swarm/peerRegion";
 import { hostsFromPlan, planAddresses } from "./swarm/planHosts";
-import { goDurationNs, Json, T, translatePlan, translateService, translateSecret, UnknownField } from "./swarm/translate";
+import { goDurationNs, Json, mountedSecret, T, translatePlan, translateService, translateSecret, UnknownField } from "./swarm/translate";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const GiB = 1024 ** 3;
@@ -317,11 +317,7 @@ describe("Swarm lab: what a standby stack's plan asks of its primary region (the
         const t = translatePlan(plan);
         const own = new Set(planAddresses(plan).values());
         const needs = peerNeeds(t, own)!;
-        const secret = (file: string) => {
-            const pg1 = t.services.find((x) => x.spec.Name === "opscenter-pg-1")!.spec as Json;
-            const ref = (((pg1.TaskTemplate as Json).ContainerSpec as Json).Secrets as Json[]).find((r) => (r.File as Json).Name === file)!;
-            return Buffer.from(t.secrets.find((x) => x.body.Name === ref.SecretName)!.body.Data, "base64").toString("utf8");
-        };
+        const secret = (file: string) => mountedSecret(t, "opscenter-pg-1", file);
         assert.ok(needs.postgres && needs.postgres.hosts.length === 3 && needs.postgres.hosts.every((h) => /^\d+\.\d+\.\d+\.\d+$/.test(h)), JSON.stringify(needs.postgres?.hosts));
         assert.equal(needs.postgres.port, 5000);
         assert.equal(needs.postgres.user, "standby");

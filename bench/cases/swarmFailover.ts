@@ -11,6 +11,7 @@
  */
 import { waitConverged } from "../../test/swarm/apply";
 import { eventually, execIn, runningTasks, StackLab, RunningTask } from "../../test/swarm/support";
+import { mountedSecret } from "../../test/swarm/translate";
 import { CaseResult, median, summarise } from "../types";
 import { failureTimeline, firstSeen, startLoop } from "./swarmLoop";
 
@@ -21,10 +22,9 @@ function backendEnv(s: StackLab): Record<string, string> {
     return Object.fromEntries((b.TaskTemplate.ContainerSpec.Env as string[]).map((e) => [e.split("=")[0], e.split("=").slice(1).join("=")]));
 }
 function secretOf(s: StackLab, fileName: string): string {
-    const b = s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec as Any;
-    const ref = (b.TaskTemplate.ContainerSpec.Secrets as Any[]).find((x) => x.File.Name === fileName);
-    if (!ref) throw new Error(`the backend mounts no secret at ${fileName}`);
-    return Buffer.from(s.translation.secrets.find((x) => x.body.Name === ref.SecretName)!.body.Data, "base64").toString("utf8");
+    const text = mountedSecret(s.translation, "opscenter-backend-blue", fileName);
+    if (text === undefined) throw new Error(`the backend mounts no secret at ${fileName}`);
+    return text;
 }
 const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
 const r3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -22,7 +22,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import type { Lab } from "./lab";
 import { killAll, sh, sleep, slotNames } from "./labSystem";
-import { Json, Translation } from "./translate";
+import { Json, mountedSecret, Translation } from "./translate";
 
 /** What a standby plan asks of its primary region. */
 export interface PeerNeeds {
@@ -34,11 +34,6 @@ const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** Veth index of the stand-in (lab hosts use 0..14). */
 const PEER_INDEX = 15;
 
-function secretText(t: Translation, spec: Json, fileName: string): string | undefined {
-    const ref = (((spec.TaskTemplate as Json).ContainerSpec as Json).Secrets as Json[] | undefined)?.find((r) => (r.File as Json).Name === fileName);
-    const s = ref && t.secrets.find((x) => x.body.Name === ref.SecretName);
-    return s && Buffer.from(s.body.Data, "base64").toString("utf8");
-}
 
 /**
  * Reads what the translation's services ask of a primary region: a Patroni standby cluster's source, and a Redis
@@ -56,7 +51,7 @@ export function peerNeeds(t: Translation, own: ReadonlySet<string>): PeerNeeds |
         const sc = spilo ? (YAML.parse(spilo) as Json)?.bootstrap : undefined;
         const standby = (sc as Json | undefined)?.dcs ? (((sc as Json).dcs as Json).standby_cluster as Json | undefined) : undefined;
         if (standby && !postgres) {
-            const password = secretText(t, spec, "/run/secrets/pg_replication_password");
+            const password = mountedSecret(t, String(spec.Name), "/run/secrets/pg_replication_password");
             if (!password) throw new Error(`${String(spec.Name)}: a standby cluster member without /run/secrets/pg_replication_password`);
             postgres = { hosts: String(standby.host).split(","), port: Number(standby.port), user: env.get("PGUSER_STANDBY") ?? "standby", password };
         }
@@ -64,7 +59,7 @@ export function peerNeeds(t: Translation, own: ReadonlySet<string>): PeerNeeds |
             const c = t.configs.find((x) => x.body.Name === ref.ConfigName);
             const m = c && /^replicaof\s+(\S+)\s+(\d+)\s*$/m.exec(Buffer.from(c.body.Data, "base64").toString("utf8"));
             if (m && !redis && !own.has(m[1])) {
-                const password = secretText(t, spec, "/run/secrets/redis_password");
+                const password = mountedSecret(t, String(spec.Name), "/run/secrets/redis_password");
                 if (!password) throw new Error(`${String(spec.Name)}: a Redis replica of another region without /run/secrets/redis_password`);
                 redis = { host: m[1], port: Number(m[2]), password };
             }

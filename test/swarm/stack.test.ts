@@ -11,7 +11,7 @@ import { readStackConfig } from "../../offline/engine";
 import { ROOT, STACKS } from "../harness";
 import { serviceState } from "./apply";
 import { eventually, execIn, runningTasks, StackLab, startStackLab } from "./support";
-import { Json } from "./translate";
+import { Json, mountedSecret } from "./translate";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -113,8 +113,7 @@ for (const stack of stacks) {
                     });
                 }
             });
-        }
-        if (isPrimary(stack)) it("Patroni forms across the data hosts; HAProxy routes the application role's writes to the leader", async () => {
+        } else it("Patroni forms across the data hosts; HAProxy routes the application role's writes to the leader", async () => {
             const pgs = specs(s).filter((x) => /^opscenter-pg-\d+$/.test(x.Name));
             const t = (await runningTasks(s, pgs[0].Name))[0];
             assert.ok(t, `${pgs[0].Name} has no running task`);
@@ -132,9 +131,8 @@ for (const stack of stacks) {
             const env = Object.fromEntries((backend.TaskTemplate.ContainerSpec.Env as string[]).map((e) => [e.split("=")[0], e.split("=").slice(1).join("=")]));
             const router = specs(s).find((x) => x.Name === env.DATABASE_HOST);
             assert.ok(router, `the backend's DATABASE_HOST ${env.DATABASE_HOST} is no service of the plan`);
-            const ref = (backend.TaskTemplate.ContainerSpec.Secrets as Any[]).find((x) => x.File.Name === env.DATABASE_PASSWORD_FILE);
-            assert.ok(ref, `the backend mounts no secret at ${env.DATABASE_PASSWORD_FILE}`);
-            const pass = Buffer.from(s.translation.secrets.find((x) => x.body.Name === ref.SecretName)!.body.Data, "base64").toString("utf8");
+            const pass = mountedSecret(s.translation, "opscenter-backend-blue", env.DATABASE_PASSWORD_FILE);
+            assert.ok(pass !== undefined, `the backend mounts no secret at ${env.DATABASE_PASSWORD_FILE}`);
             const sql = "CREATE TABLE IF NOT EXISTS swarm_lab_probe (id serial PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO swarm_lab_probe DEFAULT VALUES RETURNING id; SELECT pg_is_in_recovery();";
             const r = await eventually("a write through the router as the application role", 60_000, () => {
                 const x = execIn(t, ["env", `PGPASSWORD=${pass}`, "psql", "-X", "-At", "-h", env.DATABASE_HOST, "-p", env.DATABASE_PORT, "-U", env.DATABASE_USER, "-d", env.DATABASE_NAME, "-c", sql], { allowFail: true });

@@ -81,11 +81,11 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
         const backend = String(translatePlan(plan).services.find((x) => x.spec.Name === "opscenter-backend-blue")?.spec.TaskTemplate.ContainerSpec.Image);
         await loadImages(lab, plan, { extra: { [ROLLOUT_BACKEND_IMAGE]: backend }, log });
         log(`# ${stack}: images loaded in ${Date.now() - t1} ms\n`);
-        const planAddresses = addPlanAddresses(lab, plan);
+        const addresses = addPlanAddresses(lab, plan);
         const info = JSON.parse(dockerCli(lab.nodes[0].socket, ["info", "--format", "{{json .}}"])) as { NCPU: number; MemTotal: number };
         const deviate = (p: OfflinePlan) => applyDeviations(translatePlan(p), hosts, { cpus: info.NCPU, memoryBytes: info.MemTotal }, { ipvs: kernelHasIpvs(), healthScale: HEALTH_SCALE });
         const d = deviate(plan);
-        const needs = peerNeeds(d.translation, new Set(planAddresses.values()));
+        const needs = peerNeeds(d.translation, new Set(addresses.values()));
         peer = needs && (await startPeerRegion(lab, needs));
         printDeviations([...d.lines, ...(peer?.lines ?? [])], log);
         const manager = () => new Docker({ socketPath: lab.managerSocket() });
@@ -112,7 +112,7 @@ export async function startStackLab(stack: string, log: (s: string) => void = (s
                 const t = deviate(p).translation;
                 return { report: await applyTranslation(manager(), p, t, log), translation: t };
             },
-            planAddresses,
+            planAddresses: addresses,
             peer,
             stop,
         };

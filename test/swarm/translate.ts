@@ -103,3 +103,14 @@ export function translatePlan(plan: OfflinePlan): Translation {
         services: of(T.service).map(translateService),
     };
 }
+
+/**
+ * The plain text of the secret a service mounts at `fileName` (the plan's value, as the container reads it), or
+ * undefined when the service mounts nothing there.
+ */
+export function mountedSecret(t: Translation, serviceName: string, fileName: string): string | undefined {
+    const spec = t.services.find((x) => x.spec.Name === serviceName)?.spec as Json | undefined;
+    const ref = (((spec?.TaskTemplate as Json | undefined)?.ContainerSpec as Json | undefined)?.Secrets as Json[] | undefined)?.find((r) => (r.File as Json).Name === fileName);
+    const s = ref && t.secrets.find((x) => x.body.Name === ref.SecretName);
+    return s ? Buffer.from(s.body.Data, "base64").toString("utf8") : undefined;
+}
