@@ -132,6 +132,14 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         assert.equal(out, "pong from smoke-server ping");
     });
 
+    it("a name Swarm does not know fails in a container at once, as against the VPC resolver (not after glibc's 10 s per family)", () => {
+        const b = lab!.nodes.find((n) => n.hostname === "app-1")!;
+        const probe = 's=$(date +%s%N); getent hosts opscenter-no-such-service >/dev/null; rc=$?; e=$(date +%s%N); echo "$rc $(( (e - s) / 1000000 ))"';
+        const [rc, ms] = docker(b.socket, ["run", "--rm", "--network", "lab-smoke", BASE_IMAGE, "bash", "-c", probe], { timeoutMs: 90_000 }).split(" ").map(Number);
+        assert.equal(rc, 2, "getent: not found");
+        assert.ok(ms < 3000, `the lookup took ${ms} ms (labResolver.ts: without an answering upstream it took 20.1 s)`);
+    });
+
     it("each node holds exactly the plan's images for it; each image runs as its upstream's user, entrypoint and workdir", async () => {
         const plan = planStack("us-east-1");
         const t0 = Date.now();

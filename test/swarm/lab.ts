@@ -126,11 +126,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const states: HostState[] = [];
     const timings = { dockerdMs: 0, swarmMs: 0, labelMs: 0 };
     let stopped = false;
+    let resolver: ChildProcess | undefined;
 
     const stopSync = (): void => {
         if (stopped) return;
         stopped = true;
         live.delete(handle);
+        if (resolver?.pid && resolver.exitCode === null) killAll([resolver.pid]);
         const pids = states.flatMap((s) => (s.child?.pid ? [s.child.pid] : []));
         const problems = cleanSlot(slot, keep ? path.join(n.runDir, "none") : workDir, pids);
         if (!keep) fs.rmSync(workDir, { recursive: true, force: true });
@@ -150,6 +152,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         sh("ip", ["link", "add", n.bridge, "type", "bridge"]);
         sh("ip", ["addr", "add", `${n.gateway}/24`, "dev", n.bridge]);
         sh("ip", ["link", "set", n.bridge, "up"]);
+        resolver = await startResolver(n.gateway, path.join(workDir, "resolver.log"));
         const accept = ["-i", n.bridge, "-o", n.bridge, "-m", "comment", "--comment", n.comment, "-j", "ACCEPT"];
         sh("iptables", ["-I", "FORWARD", "1", ...accept]);
         if (sh("iptables", ["-S", "DOCKER-USER"], { allowFail: true }).code === 0) sh("iptables", ["-I", "DOCKER-USER", "1", ...accept]);
@@ -301,6 +304,29 @@ export function labDaemonConfig(host: Readonly<Record<string, unknown>>, lab: Re
     return { ...host, ...lab };
 }
 
+/** The nodes' upstream resolver on the lab bridge (labResolver.ts: NXDOMAIN at once, as the VPC resolver), by PID. */
+async function startResolver(address: string, logFile: string): Promise<ChildProcess> {
+    const log = fs.openSync(logFile, "a");
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "labResolver.ts"), address, "53"], {
+        cwd: path.join(__dirname, "..", ".."),
+        stdio: ["ignore", "pipe", log],
+    });
+    fs.closeSync(log);
+    await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`lab resolver on ${address}:53 not ready within 30 s (log: ${logFile})`)), 30_000);
+        child.stdout!.once("data", () => {
+            clearTimeout(timer);
+            resolve();
+        });
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`lab resolver on ${address}:53 exited ${code} (log: ${logFile})`));
+        });
+    });
+    child.stdout!.resume();
+    return child;
+}
+
 /** Starts (or restarts) one host's dockerd and waits for its API. */
 async function startDockerd(s: HostState, bip: string, gateway: string): Promise<void> {
     const config = labDaemonConfig(s.node.cloudInit.daemonJson, {
@@ -316,10 +342,11 @@ async function startDockerd(s: HostState, bip: string, gateway: string): Promise
         // asking the master at the host's private address) gets no hairpin NAT and times out (lab run 2026-11-29).
         "storage-driver": "overlay2",
         // The node's resolver, which Docker's embedded DNS asks for every name that is not a Swarm service's (and, in
-        // endpoint mode dnsrr, for a service with no task yet). The machine's resolver is unreachable from the
-        // namespaces, so each such lookup would wait out its timeout (etcd logged "lookup opscenter-etcd-3: i/o
-        // timeout" while forming). The bridge address has nothing on port 53: the lookup fails at once, as the VPC
-        // resolver's NXDOMAIN does in the deployment. Lab infrastructure, not the plan: cloud-init sets no "dns".
+        // endpoint mode dnsrr, for a service with no task yet, or whose tasks died with their host). The machine's
+        // resolver is unreachable from the namespaces, and with nothing answering a container's lookup waits out
+        // glibc's 10 s (labResolver.ts says where that cost the lab's failovers). The lab's resolver on the bridge
+        // answers NXDOMAIN at once, as the VPC resolver does in the deployment. Lab infrastructure, not the plan:
+        // cloud-init sets no "dns".
         dns: [gateway],
     });
     const configFile = path.join(s.runDir, "daemon.json");
