@@ -26,6 +26,7 @@ export const CLAIMS: Record<string, string> = {
     swarm_backend_rolling_update: "zero-downtime deployments (rolling update)",
     swarm_blue_green_switch: "zero-downtime deployments (blue/green switch)",
     swarm_node_drain: "zero-downtime maintenance (node drain)",
+    swarm_manager_replacement: "replace any host without losing quorum (the init manager's host replaced by a new empty instance)",
     region_promotion: "RTO 15 min, RPO 5 min (full-site recovery); here: the whole primary region killed, the Patroni standby cluster promoted by PATCH /config",
     region_redis_promotion: "RTO 15 min (full-site recovery); here: the standby region's Redis replica promoted (REPLICAOF NO ONE, CONFIG REWRITE)",
 };
@@ -48,7 +49,7 @@ export const TARGETS_S: Record<string, number> = {
 };
 
 /** Cases whose target is a count of zero (failed requests or lost writes), not a median. */
-export const ZERO_TARGETS = new Set(["swarm_backend_rolling_update", "swarm_blue_green_switch", "swarm_node_drain"]);
+export const ZERO_TARGETS = new Set(["swarm_backend_rolling_update", "swarm_blue_green_switch", "swarm_node_drain", "swarm_manager_replacement"]);
 
 export function markdown(results: Record<string, CaseResult>): string {
     const rows = Object.entries(results).map(([name, r]) => {

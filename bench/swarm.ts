@@ -9,6 +9,7 @@ import { StackLab, startStackLab } from "../test/swarm/support";
 import { mergeResults, updateReadme } from "./report";
 import { swarmPostgresHostCrash, swarmRedisHostCrash } from "./cases/swarmFailover";
 import { swarmBackendRollingUpdate, swarmBlueGreenSwitch, swarmNodeDrain } from "./cases/swarmLoad";
+import { swarmManagerReplacement } from "./cases/swarmDay2";
 import { CaseResult } from "./types";
 
 const CASES: Record<string, (s: StackLab, runs: number) => Promise<CaseResult>> = {
@@ -17,6 +18,7 @@ const CASES: Record<string, (s: StackLab, runs: number) => Promise<CaseResult>> 
     swarm_backend_rolling_update: swarmBackendRollingUpdate,
     swarm_blue_green_switch: swarmBlueGreenSwitch,
     swarm_node_drain: swarmNodeDrain,
+    swarm_manager_replacement: swarmManagerReplacement,
 };
 
 async function main(): Promise<number> {

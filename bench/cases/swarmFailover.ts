@@ -141,6 +141,13 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
         const masterIp = await eventually("Sentinel names a master", 120_000, () => execIn(probe, ["redis-cli", "-p", "26379", "--raw", "sentinel", "get-master-addr-by-name", env.REDIS_MASTER_NAME]).stdout.split("\n")[0].trim() || undefined);
         const masterHost = addrHost.get(masterIp);
         if (!masterHost) throw new Error(`Sentinel's master ${masterIp} is no plan host address`);
+        // Each run starts from a whole cluster: every other Redis node an online replica of the master (Swarm's health
+        // checks pass long before a returned node is a replica again).
+        const replicas = services(s).filter((n) => /^opscenter-redis-\d+$/.test(n)).length - 1;
+        await eventually(`the master ${masterIp} has ${replicas} online replicas`, 300_000, () => {
+            const info = execIn(probe, ["sh", "-c", `REDISCLI_AUTH="$RPASS" timeout 3 redis-cli -h ${masterIp} -p 6379 --raw info replication`], { env: { RPASS: pass }, allowFail: true }).stdout;
+            return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= replicas ? true : undefined;
+        });
         let client: RunningTask | undefined;
         for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
         if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);

@@ -22,9 +22,10 @@ import { Loop, startLoop } from "./swarmLoop";
 const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-async function loadOn(s: StackLab, targets: string[]): Promise<Loop> {
-    const client = (await runningTasks(s, "opscenter-frontend"))[0];
-    if (!client) throw new Error("no running frontend task to send the load from");
+/** Starts the load on `targets` from a frontend task (one not on host `notOn`), once 10 requests succeeded. */
+export async function loadOn(s: StackLab, targets: string[], notOn?: string): Promise<Loop> {
+    const client = (await runningTasks(s, "opscenter-frontend")).find((t) => t.node.hostname !== notOn);
+    if (!client) throw new Error(`no running frontend task${notOn ? ` off ${notOn}` : ""} to send the load from`);
     const port = 8084;
     const attempt = targets.map((t) => `curl -fsS -m 2 -o /dev/null http://${t}:${port}/health`).join(" && ");
     const loop = startLoop(client, attempt, { intervalS: 0.1, maxSeconds: 900 });
@@ -32,7 +33,7 @@ async function loadOn(s: StackLab, targets: string[]): Promise<Loop> {
     return loop;
 }
 
-function failedSince(loop: Loop, fromS: number): number {
+export function failedSince(loop: Loop, fromS: number): number {
     return loop.attempts.filter((a) => !a.ok && a.start >= fromS).length;
 }
 

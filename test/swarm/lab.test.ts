@@ -239,10 +239,14 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         assert.equal(name, "app-1");
     });
 
-    it("killHost: the host's engine and containers die and a manager sees it Down; restoreHost: the same node is Ready again", async () => {
+    it("killHost: the host's engine and containers die and a manager sees it Down; restoreHost: a reboot (no netfilter rule or interface kept), the same node Ready again", async () => {
         const victim = lab!.nodes.find((n) => n.hostname === "data-0")!;
         const nodeId = nodeTable(lab!.managerSocket()).find((x) => x.hostname === "data-0")!.id;
         const pidBefore = victim.pid;
+        // What only the running kernel holds: a reboot clears them (labSystem.ts rebootNetns says what kept them cost).
+        const inNs = (args: string[]) => spawnSync("nsenter", [`--net=/var/run/netns/${victim.netns}`, "--", ...args], { encoding: "utf8" });
+        assert.equal(inNs(["iptables", "-t", "nat", "-N", "LAB-BEFORE-CRASH"]).status, 0);
+        assert.equal(inNs(["ip", "link", "add", "labbefore0", "type", "dummy"]).status, 0);
         await lab!.killHost("data-0");
         assert.deepEqual(hostPids(slotNames(lab!.slot).runDir + "/data-0", [pidBefore]), []);
         const t0 = Date.now();
@@ -258,6 +262,9 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         const back = nodeTable(lab!.managerSocket()).filter((x) => x.hostname === "data-0");
         assert.deepEqual(back.map((x) => [x.id, x.status]), [[nodeId, "ready"]]);
         assert.notEqual(victim.pid, pidBefore);
+        assert.notEqual(inNs(["iptables", "-t", "nat", "-S", "LAB-BEFORE-CRASH"]).status, 0, "the restored host kept a netfilter chain from before the crash");
+        assert.notEqual(inNs(["ip", "link", "show", "labbefore0"]).status, 0, "the restored host kept an interface from before the crash");
+        assert.match(inNs(["iptables", "-t", "nat", "-S"]).stdout, /-N DOCKER\b/, "the new engine set up its NAT chains");
     });
 
     it("stop() leaves nothing behind: no namespace, dockerd, veth, bridge, iptables rule, mount or directory of ours", async () => {

@@ -27,7 +27,8 @@ import { ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { alive, claimSlot, cleanSlot, hostPids, killAll, RUN_ROOT, sh, sleep, slotNames } from "./labSystem";
+import { alive, claimSlot, cleanSlot, hostPids, killAll, rebootNetns, RUN_ROOT, sh, sleep, slotNames } from "./labSystem";
+import { startResolver } from "./labResolver";
 import type { PlanHost } from "./planHosts";
 
 export interface LabNode extends PlanHost {
@@ -58,6 +59,13 @@ export interface Lab {
     killHost(hostname: string, how?: "crash" | "partition"): Promise<void>;
     /** Brings a killed host back (same data-root; its bootstrap runs again, as at boot), rejoined as before. */
     restoreHost(hostname: string): Promise<void>;
+    /**
+     * Replaces a host as a new instance would (killed first if alive): a new instance id, an empty root volume (its
+     * Docker data-root removed: no images, no Swarm state), the same hostname, address and plan role; its cloud-init
+     * bootstrap runs, then the managers' labelling pass (which removes the Down node it superseded). The caller
+     * loads its images (a new host pulls them).
+     */
+    replaceHost(hostname: string, loadImages: (node: LabNode) => Promise<void>): Promise<void>;
     /** Stops and removes everything the lab started. Idempotent; also registered on process exit. */
     stop(): Promise<void>;
 }
@@ -92,6 +100,8 @@ interface HostState {
     runDir: string;
     dataDir: string;
     killed: boolean;
+    /** Instances this host has had before the current one (replaceHost). */
+    generation: number;
 }
 
 const live = new Set<{ stopSync(): void }>();
@@ -176,7 +186,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             inNs(["addr", "add", `${n.address(index)}/24`, "dev", "eth0"]);
             inNs(["link", "set", "eth0", "up"]);
             const node: LabNode = { ...h, socket: path.join(runDir, "docker.sock"), address: n.address(index), netns: ns, pid: 0 };
-            states.push({ node, index, runDir, dataDir, killed: false });
+            states.push({ node, index, runDir, dataDir, killed: false, generation: 0 });
         });
 
         let t = Date.now();
@@ -204,6 +214,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         if (!s) throw new Error(`lab: no host ${hostname}; have ${states.map((x) => x.node.hostname).join(", ")}`);
         return s;
     };
+    async function killHost(hostname: string, how: "crash" | "partition" = "crash"): Promise<void> {
+        const s = byName(hostname);
+        sh("ip", ["link", "set", n.veth(s.index), "down"]);
+        if (how === "crash") {
+            const left = killAll(hostPids(s.runDir, s.child?.pid ? [s.child.pid] : []));
+            if (left.length > 0) throw new Error(`lab: ${hostname}: processes survived SIGKILL: ${left.join(" ")}`);
+        }
+        s.killed = true;
+    }
     return {
         nodes: states.map((s) => s.node),
         slot,
@@ -217,24 +236,31 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             }
             throw new Error("lab: no live manager");
         },
-        async killHost(hostname: string, how: "crash" | "partition" = "crash"): Promise<void> {
-            const s = byName(hostname);
-            sh("ip", ["link", "set", n.veth(s.index), "down"]);
-            if (how === "crash") {
-                const left = killAll(hostPids(s.runDir, s.child?.pid ? [s.child.pid] : []));
-                if (left.length > 0) throw new Error(`lab: ${hostname}: processes survived SIGKILL: ${left.join(" ")}`);
-            }
-            s.killed = true;
-        },
+        killHost,
         async restoreHost(hostname: string): Promise<void> {
             const s = byName(hostname);
             if (!s.killed) return;
             sh("ip", ["link", "set", n.veth(s.index), "up"]);
             if (!s.child || s.child.exitCode !== null || s.child.signalCode !== null || !alive(s.child.pid!)) {
+                rebootNetns(s.node.netns);
                 await startDockerd(s, n.bip(s.index), n.gateway);
                 await runBootstrap(s, env0(s));
             }
             s.killed = false;
+            await waitReady(states, s.node.hostname);
+        },
+        async replaceHost(hostname: string, loadImages: (node: LabNode) => Promise<void>): Promise<void> {
+            const s = byName(hostname);
+            if (!s.killed) await killHost(hostname);
+            fs.rmSync(path.join(s.dataDir, "docker"), { recursive: true, force: true });
+            s.generation++;
+            rebootNetns(s.node.netns);
+            sh("ip", ["link", "set", n.veth(s.index), "up"]);
+            await startDockerd(s, n.bip(s.index), n.gateway);
+            await loadImages(s.node);
+            await runBootstrap(s, env0(s));
+            s.killed = false;
+            await label(states, ssmDir, slot);
             await waitReady(states, s.node.hostname);
         },
         async stop(): Promise<void> {
@@ -254,7 +280,7 @@ function labEnv(s: HostState, ssmDir: string, slot: number): NodeJS.ProcessEnv {
         LAB_SSM: ssmDir,
         LAB_AWS_LOG: path.join(s.dataDir, "cloud-calls.log"),
         LAB_ADDR: s.node.address,
-        LAB_INSTANCE_ID: "i-" + createHash("sha256").update(`${slot}/${s.node.hostname}`).digest("hex").slice(0, 17),
+        LAB_INSTANCE_ID: "i-" + createHash("sha256").update(`${slot}/${s.node.hostname}${s.generation ? `/${s.generation}` : ""}`).digest("hex").slice(0, 17),
         // IMDS answers the bootstrap reads to find its VPC (renderers/cloudInit.ts mark_initialised): one VPC per lab.
         LAB_MAC: "0a:" + (createHash("sha256").update(`mac/${slot}/${s.node.hostname}`).digest("hex").slice(0, 10).match(/../g) ?? []).join(":"),
         LAB_VPC_ID: "vpc-" + createHash("sha256").update(`vpc/${slot}`).digest("hex").slice(0, 17),
@@ -302,29 +328,6 @@ export function labDaemonConfig(host: Readonly<Record<string, unknown>>, lab: Re
     const clash = Object.keys(lab).filter((k) => k in host);
     if (clash.length) throw new Error(`lab daemon.json: the host's cloud-init sets ${clash.map((k) => `${k}=${JSON.stringify(host[k])}`).join(", ")}, which the lab would override`);
     return { ...host, ...lab };
-}
-
-/** The nodes' upstream resolver on the lab bridge (labResolver.ts: NXDOMAIN at once, as the VPC resolver), by PID. */
-async function startResolver(address: string, logFile: string): Promise<ChildProcess> {
-    const log = fs.openSync(logFile, "a");
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "labResolver.ts"), address, "53"], {
-        cwd: path.join(__dirname, "..", ".."),
-        stdio: ["ignore", "pipe", log],
-    });
-    fs.closeSync(log);
-    await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`lab resolver on ${address}:53 not ready within 30 s (log: ${logFile})`)), 30_000);
-        child.stdout!.once("data", () => {
-            clearTimeout(timer);
-            resolve();
-        });
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            reject(new Error(`lab resolver on ${address}:53 exited ${code} (log: ${logFile})`));
-        });
-    });
-    child.stdout!.resume();
-    return child;
 }
 
 /** Starts (or restarts) one host's dockerd and waits for its API. */

@@ -14,7 +14,10 @@
  * It runs as its own process (`node --import tsx labResolver.ts <address> <port>`), not in the test's event loop,
  * which the tests block with spawnSync for seconds at a time; the lab starts it and stops it by PID.
  */
+import { ChildProcess, spawn } from "node:child_process";
 import dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** The NXDOMAIN reply to one DNS query (RFC 1035 4.1): the query's id, opcode, RD and question; QR, RA, RCODE 3. */
 export function nxdomainReply(query: Buffer): Buffer | undefined {
@@ -56,6 +59,29 @@ export function serve(address: string, port: number): dgram.Socket {
     });
     sock.bind(port, address, () => process.stdout.write("ready\n"));
     return sock;
+}
+
+/** The nodes' upstream resolver on the lab bridge (labResolver.ts: NXDOMAIN at once, as the VPC resolver), by PID. */
+export async function startResolver(address: string, logFile: string): Promise<ChildProcess> {
+    const log = fs.openSync(logFile, "a");
+    const child = spawn(process.execPath, ["--import", "tsx", __filename, address, "53"], {
+        cwd: path.join(__dirname, "..", ".."),
+        stdio: ["ignore", "pipe", log],
+    });
+    fs.closeSync(log);
+    await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`lab resolver on ${address}:53 not ready within 30 s (log: ${logFile})`)), 30_000);
+        child.stdout!.once("data", () => {
+            clearTimeout(timer);
+            resolve();
+        });
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`lab resolver on ${address}:53 exited ${code} (log: ${logFile})`));
+        });
+    });
+    child.stdout!.resume();
+    return child;
 }
 
 if (require.main === module) {

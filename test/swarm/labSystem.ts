@@ -198,3 +198,24 @@ export function claimSlot(): number {
     throw new Error(`no free lab slot under ${RUN_ROOT} (all ${SLOTS} owned by live processes)`);
 }
 
+
+/**
+ * What a reboot resets in a host's network namespace, done to a killed host before restoreHost starts its engine
+ * again: every netfilter rule and chain (Docker's NAT for published ports, its filter chains) and every interface but
+ * lo and eth0 (docker0, docker_gwbridge, container veths). A killed host's namespace otherwise keeps them: the new
+ * engine could not remove the old endpoints ("Unable to complete atomic operation, key modified") and the old
+ * DNAT rule for a host-mode port, first in the chain, sent every connection to the dead container's address. Found on
+ * the Swarm bench (2026-12-07): the Redis replica on a restored data host was unreachable at its host port for
+ * 90 s, so a later failover's new master had no replica and refused writes (NOREPLICAS) for 42 s. The host's own
+ * configuration (eth0, its addresses and routes) stays, as the instance's network interface does.
+ */
+export function rebootNetns(netns: string): void {
+    const inNs = (cmd: string, args: string[]) => sh("nsenter", [`--net=/var/run/netns/${netns}`, "--", cmd, ...args], { allowFail: true });
+    for (const table of ["filter", "nat", "mangle", "raw"]) {
+        inNs("iptables", ["-t", table, "-F"]);
+        inNs("iptables", ["-t", table, "-X"]);
+    }
+    for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) inNs("iptables", ["-P", chain, "ACCEPT"]);
+    const links = sh("ip", ["-n", netns, "-o", "link", "show"]).stdout.split("\n").map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x);
+    for (const link of links.filter((l) => l !== "lo" && l !== "eth0")) sh("ip", ["-n", netns, "link", "del", link], { allowFail: true });
+}
