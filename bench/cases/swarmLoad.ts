@@ -11,10 +11,12 @@
  * swarm_backend_rolling_update: `backendImage` set to the next patch tag (a stand-in the lab loads under that tag) and the plan applied: the
  * active colour's service rolls its tasks by the plan's updateConfig. swarm_blue_green_switch: `activeColor`
  * switched and the plan applied, load on both colours. swarm_node_drain: an app host drained (node availability
- * drain, as an operator does before maintenance), then made active again.
+ * drain, as an operator does before maintenance) until it runs no backend container, then made active again and the
+ * backend converged; failed requests over all of it.
  */
 import { progress, waitConverged } from "../../test/swarm/apply";
 import { ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
+import { docker } from "../../test/swarm/lab";
 import { eventually, runningTasks, StackLab } from "../../test/swarm/support";
 import { CaseResult, summarise } from "../types";
 import { Loop, startLoop } from "./swarmLoop";
@@ -110,31 +112,44 @@ export async function swarmNodeDrain(s: StackLab, runs: number): Promise<CaseRes
     const notes: string[] = [];
     let failed = 0;
     const apps = s.lab.nodes.filter((n) => n.role === "app" && !n.manager).concat(s.lab.nodes.filter((n) => n.role === "app"));
+    const backends = ["opscenter-backend-blue", "opscenter-backend-green"];
+    type NodeObj = { ID: string; Version: { Index: number }; Spec: Record<string, unknown> };
+    const setAvailability = async (id: string, availability: "drain" | "active") => {
+        const node = (await s.manager().listNodes()).find((n) => (n as NodeObj).ID === id) as NodeObj;
+        await s.manager().getNode(id).update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, Availability: availability } } as never);
+    };
     for (let run = 1; run <= runs; run++) {
-        const host = apps[(run - 1) % apps.length].hostname;
-        const nodes = await s.manager().listNodes();
-        const node = nodes.find((n) => (n as { Description?: { Hostname?: string } }).Description?.Hostname === host) as { ID: string; Version: { Index: number }; Spec: Record<string, unknown> };
-        const loop = await loadOn(s, ["opscenter-backend-blue"]);
+        const host = apps[(run - 1) % apps.length];
+        const node = (await s.manager().listNodes()).find((n) => (n as { Description?: { Hostname?: string } }).Description?.Hostname === host.hostname) as NodeObj;
+        const loop = await loadOn(s, ["opscenter-backend-blue"], host.hostname);
+        let reactivated = false;
         try {
             const t0 = Date.now() / 1000;
-            await s.manager().getNode(node.ID).update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, Availability: "drain" } } as never);
-            await eventually(`no backend task left on ${host}`, 300_000, async () => {
-                const left = (await runningTasks(s, "opscenter-backend-blue")).filter((t) => t.node.hostname === host);
-                return left.length === 0 ? true : undefined;
-            });
-            const secs = Date.now() / 1000 - t0;
+            await setAvailability(node.ID, "drain");
+            // Drained: no backend container left running on the host itself (asked of its own engine, not the
+            // manager's desired state, which changes at once).
+            await eventually(`no backend container left running on ${host.hostname}`, 300_000, () => {
+                const ids = backends.flatMap((b) => docker(host.socket, ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${b}`], { timeoutMs: 15_000 }).split("\n").filter(Boolean));
+                return ids.length === 0 ? true : undefined;
+            }, 500);
+            const drainedS = Date.now() / 1000 - t0;
+            // Maintenance done: the host back in service, the backend back to its replicas, the load still running.
+            await setAvailability(node.ID, "active");
+            reactivated = true;
+            await waitConverged(s.manager(), backends, 600_000);
             await new Promise((r) => setTimeout(r, 5000));
             const f = failedSince(loop, t0);
-            samples.push(r3(secs));
+            samples.push(r3(drainedS));
             failed += f;
-            notes.push(`run ${run}: ${host} drained: ${f} failed`);
+            notes.push(`run ${run}: ${host.hostname} drained in ${r3(drainedS)} s and back in ${r3(Date.now() / 1000 - t0)} s: ${f} failed of ${loop.attempts.filter((a) => a.start >= t0).length}`);
         } finally {
             await loop.stop();
-            const again = (await s.manager().listNodes()).find((n) => (n as { ID: string }).ID === node.ID) as typeof node;
-            await s.manager().getNode(node.ID).update({ _query: { version: again.Version.Index }, _body: { ...again.Spec, Availability: "active" } } as never);
+            if (!reactivated) await setAvailability(node.ID, "active");
         }
         await waitConverged(s.manager(), services(s), 600_000);
     }
-    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, { notes: `Swarm lab (${s.stack}); seconds until the drained host ran no backend task; ${notes.join("; ")}` });
+    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, {
+        notes: `Swarm lab (${s.stack}); seconds from the drain until the host ran no backend container; failed requests from the drain until the host was active again and the backend converged; ${notes.join("; ")}`,
+    });
     return { ...r, failed_requests: failed };
 }
