@@ -246,7 +246,7 @@ describe("Swarm lab of us-east-1's hosts", { timeout: 1_800_000 }, () => {
         // What only the running kernel holds: a reboot clears them (labSystem.ts rebootNetns says what kept them cost).
         const inNs = (args: string[]) => spawnSync("nsenter", [`--net=/var/run/netns/${victim.netns}`, "--", ...args], { encoding: "utf8" });
         assert.equal(inNs(["iptables", "-t", "nat", "-N", "LAB-BEFORE-CRASH"]).status, 0);
-        assert.equal(inNs(["ip", "link", "add", "labbefore0", "type", "dummy"]).status, 0);
+        assert.equal(inNs(["ip", "link", "add", "labbefore0", "type", "bridge"]).status, 0); // no dummy module in this kernel
         await lab!.killHost("data-0");
         assert.deepEqual(hostPids(slotNames(lab!.slot).runDir + "/data-0", [pidBefore]), []);
         const t0 = Date.now();
