@@ -118,7 +118,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
     return summarise(samples, lost, {
         two_primaries_after_restart: twoPrimaries,
         phases_s: { patroni_old_leader_gone: median(lockExpired), patroni_new_leader_running: median(leaderRunning), first_write_through_haproxy: median(samples) },
-        notes: `Swarm lab (${s.stack}): the Patroni leader's whole host killed (dockerd, containerd, every container; link cut); writes through ${env.DATABASE_HOST}:${env.DATABASE_PORT} as ${env.DATABASE_USER}, one psql per INSERT every 0.2 s from a container on a surviving data host; ${notes.join("; ")}`,
+        notes: `Swarm lab (${s.stack}): the Patroni leader's whole host killed (dockerd, containerd, every container; link cut); writes through ${env.DATABASE_HOST}:${env.DATABASE_PORT} as ${env.DATABASE_USER}, one psql per INSERT every 0.2 s from a Patroni container's namespaces on a surviving data host (outside its cgroup: swarmLoop.ts); ${notes.join("; ")}`,
     });
 }
 
@@ -188,6 +188,6 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
     }
     return summarise(samples, lost, {
         phases_s: { sentinel_names_new_master: median(sentinelSwitched), first_write_acknowledged: median(samples) },
-        notes: `Swarm lab (${s.stack}): the Redis master's whole host killed; a Sentinel-aware client (sentinels ${env.REDIS_SENTINELS}, the backend's) in a sentinel container on a surviving host, one RPUSH every 0.1 s; ${notes.join("; ")}`,
+        notes: `Swarm lab (${s.stack}): the Redis master's whole host killed; a Sentinel-aware client (sentinels ${env.REDIS_SENTINELS}, the backend's) in a sentinel container's namespaces on a surviving host (outside its cgroup: swarmLoop.ts), one RPUSH every 0.1 s; ${notes.join("; ")}`,
     });
 }
