@@ -213,7 +213,7 @@ ${SHARED_SHELL}
 # join_swarm KIND ATTEMPTS: bounded polling of the join token and of every published manager address; joins
 # through the first manager that answers on 2377 (any live manager will do: they all hold the Raft log).
 join_swarm() {
-  local kind=$1 attempts=$2 i mgr tok
+  local kind=$1 attempts=$2 i j mgr tok
   for i in $(seq 1 "$attempts"); do
     tok=$(get_param "$kind-token" || true)
     if [ -n "$tok" ]; then
@@ -221,8 +221,18 @@ join_swarm() {
         reachable "$mgr" || { log "manager $mgr does not answer on 2377"; continue; }
         if docker swarm join --token "$tok" --advertise-addr "$ADDR" --listen-addr "$ADDR:2377" "$mgr:2377"; then return 0; fi
         [ "$(swarm_state)" = active ] && return 0
-        # A timed-out join goes on in the background as "pending": reset it before the next attempt.
-        [ "$(swarm_state)" = pending ] && docker swarm leave --force > /dev/null 2>&1 || true
+        if [ "$(swarm_state)" = pending ]; then
+          # A timed-out join goes on in the background. Never leave it: the leader may already count this node in
+          # the Raft group, and with a manager Down (this host's predecessor) 4 members with 2 live have no quorum
+          # (Swarm lab, 2026-12-07: leaving a pending join lost the Swarm its leader for good). Wait, bounded.
+          for j in $(seq 1 "$attempts"); do
+            [ "$(swarm_state)" = pending ] || break
+            log "join through $mgr pending ($j/$attempts): waiting for it"
+            sleep "$INTERVAL"
+          done
+          [ "$(swarm_state)" = active ] && return 0
+          [ "$(swarm_state)" = pending ] && { log "join through $mgr still pending after $attempts checks; not leaving it (the managers may count this node)"; return 1; }
+        fi
       done
     fi
     log "attempt $i/$attempts: no $kind token or no live manager yet"

@@ -140,9 +140,19 @@ const STUBS: Record<string, string> = {
 echo "docker $*" >> "$STATE/log"
 case "$1 \${2:-}" in
   "info ") exit 0 ;;
-  "info --format") case "$3" in *LocalNodeState*) cat "$STATE/swarm" ;; *ControlAvailable*) cat "$STATE/control" ;; esac ;;
+  "info --format") case "$3" in
+      *LocalNodeState*)
+        # join-pending: a join that timed out goes on in the background; it completes after pending-reads more reads.
+        if [ "$(cat "$STATE/swarm")" = pending ] && [ -f "$STATE/pending-reads" ]; then
+          n=$(cat "$STATE/pending-reads"); if [ "$n" -le 0 ]; then echo active > "$STATE/swarm"; else echo $((n - 1)) > "$STATE/pending-reads"; fi
+        fi
+        cat "$STATE/swarm" ;;
+      *ControlAvailable*) cat "$STATE/control" ;;
+    esac ;;
   "swarm init") echo active > "$STATE/swarm" ;;
-  "swarm join") [ -f "$STATE/join-ok" ] || exit 1; echo "\${@: -1}" > "$STATE/joined-via"; echo active > "$STATE/swarm" ;;
+  "swarm join")
+    if [ -f "$STATE/join-pending" ]; then echo "\${@: -1}" > "$STATE/joined-via"; echo pending > "$STATE/swarm"; echo "Timeout was reached before node joined." >&2; exit 1; fi
+    [ -f "$STATE/join-ok" ] || exit 1; echo "\${@: -1}" > "$STATE/joined-via"; echo active > "$STATE/swarm" ;;
   "swarm join-token") echo "SWMTKN-1-$4-stub" ;;
   "swarm leave") echo inactive > "$STATE/swarm" ;;
   "node ls") cat "$STATE/nodes" ;;
@@ -308,6 +318,37 @@ describe("bootstrap script: one Swarm, whichever manager dies (issue 12 item 1)"
         assert.equal(r.joinedVia, "10.10.160.8:2377");
         assert.match(r.log, /docker swarm join --token SWMTKN-1-live --advertise-addr 10\.10\.128\.5 --listen-addr 10\.10\.128\.5:2377 10\.10\.160\.8:2377/);
         assert.equal(r.param("managers/app-0"), "addr=10.10.128.5 instance=i-0abc at=1700000000", "publishes its new address");
+    });
+
+    it("a manager join that times out (pending) is waited for, never left: the managers may already count the node", () => {
+        // Swarm lab, 2026-12-07: app-0 replaced while its old node was a Down manager. The join timed out, the
+        // script left the pending join, and the Raft group it had joined (4 members, 2 live) lost its leader for good.
+        const r = runScript(renderSwarmBootstrapScript(base), (s) => {
+            seed(s, "initialised", "vpc-0live 1690000000");
+            seed(s, "managers/app-1", heartbeat("10.10.160.8", "i-0one"));
+            seed(s, "managers/app-2", heartbeat("10.10.192.9", "i-0two"));
+            seed(s, "manager-token", "SWMTKN-1-live");
+            writeFileSync(path.join(s, "reachable"), "");
+            writeFileSync(path.join(s, "join-pending"), "");
+            writeFileSync(path.join(s, "pending-reads"), "3");
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.log, /docker swarm leave/);
+        assert.equal(r.log.split("\n").filter((l) => l.startsWith("docker swarm join --token")).length, 1, "one join, then waiting for it");
+        assert.doesNotMatch(r.log, /docker swarm init/);
+    });
+
+    it("a join still pending after the bound fails the bootstrap without leaving", () => {
+        const r = runScript(renderSwarmBootstrapScript({ ...base, joinAttempts: 3, joinIntervalSeconds: 5 }), (s) => {
+            seed(s, "initialised", "vpc-0live 1690000000");
+            seed(s, "managers/app-1", heartbeat("10.10.160.8", "i-0one"));
+            seed(s, "manager-token", "SWMTKN-1-live");
+            writeFileSync(path.join(s, "reachable"), "");
+            writeFileSync(path.join(s, "join-pending"), "");
+        });
+        assert.notEqual(r.status, 0);
+        assert.doesNotMatch(r.log, /docker swarm leave/);
+        assert.match(r.stderr, /still pending/);
     });
 
     it("a replaced app-0 that reaches no manager fails (bounded) instead of forking a second Swarm", () => {
