@@ -62,7 +62,7 @@ export async function swarmManagerReplacement(s: StackLab, runs: number): Promis
             samples.push(r3(secs));
             failed += f;
             notes.push(`run ${run}: ${init.hostname} replaced: ${state.clusters} Swarm, ${state.managers} managers, ${state.ready} Ready nodes, ${f} failed of ${loop.attempts.filter((a) => a.start >= t0).length}`);
-            process.stdout.write(`   run ${run}: ${notes[notes.length - 1]}; failures: ${failureTimeline(loop.attempts, t0).join("; ") || "none"}\n`);
+            process.stdout.write(`   ${notes[notes.length - 1]}; failures: ${failureTimeline(loop.attempts, t0).join("; ") || "none"}\n`);
         } finally {
             await loop.stop();
         }
