@@ -14,7 +14,6 @@ import { docker, nodeTable } from "../../test/swarm/lab";
 import { eventually, StackLab } from "../../test/swarm/support";
 import { CaseResult, summarise } from "../types";
 import { failedSince, loadOn } from "./swarmLoad";
-import { failureTimeline } from "./swarmLoop";
 
 const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -62,7 +61,8 @@ export async function swarmManagerReplacement(s: StackLab, runs: number): Promis
             samples.push(r3(secs));
             failed += f;
             notes.push(`run ${run}: ${init.hostname} replaced: ${state.clusters} Swarm, ${state.managers} managers, ${state.ready} Ready nodes, ${f} failed of ${loop.attempts.filter((a) => a.start >= t0).length}`);
-            process.stdout.write(`   ${notes[notes.length - 1]}; failures: ${failureTimeline(loop.attempts, t0).join("; ") || "none"}\n`);
+            const failures = loop.attempts.filter((a) => !a.ok && a.start >= t0).map((a) => `+${(a.start - t0).toFixed(1)} s ${a.detail}`);
+            process.stdout.write(`   ${notes[notes.length - 1]}; failures: ${failures.join("; ") || "none"}\n`);
         } finally {
             await loop.stop();
         }
