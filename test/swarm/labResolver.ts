@@ -63,6 +63,23 @@ export function serve(address: string, port: number): dgram.Socket {
 
 /** The nodes' upstream resolver on the lab bridge (labResolver.ts: NXDOMAIN at once, as the VPC resolver), by PID. */
 export async function startResolver(address: string, logFile: string): Promise<ChildProcess> {
+    // A resolver on this slot's address is a stale one (the slot is ours: claimSlot), left by a run killed with
+    // SIGKILL before it could stop it: it would hold the port. Stopped by its PID.
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let cmd = "";
+        try {
+            cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        } catch {
+            continue;
+        }
+        if (cmd.includes(`labResolver.ts\0${address}\0`) && Number(pid) !== process.pid) {
+            try {
+                process.kill(Number(pid), "SIGKILL");
+            } catch {
+                /* gone */
+            }
+        }
+    }
     const log = fs.openSync(logFile, "a");
     const child = spawn(process.execPath, ["--import", "tsx", __filename, address, "53"], {
         cwd: path.join(__dirname, "..", ".."),
