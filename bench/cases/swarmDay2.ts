@@ -12,11 +12,8 @@ import { waitConverged } from "../../test/swarm/apply";
 import { loadImages, ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
 import { docker, nodeTable } from "../../test/swarm/lab";
 import { eventually, StackLab } from "../../test/swarm/support";
-import { CaseResult, summarise } from "../types";
-import { failedSince, loadOn } from "./swarmLoad";
-
-const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
+import { CaseResult } from "../types";
+import { failedSince, loadOn, loadResult, r3, services } from "./swarmLoad";
 
 /** One Swarm: the managers agree on one cluster, every lab node is in their table and Ready, and `managers` of them are managers. */
 function swarmState(s: StackLab): { clusters: number; nodes: number; ready: number; managers: number; down: string[] } {
@@ -67,8 +64,5 @@ export async function swarmManagerReplacement(s: StackLab, runs: number): Promis
             await loop.stop();
         }
     }
-    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, {
-        notes: `Swarm lab (${s.stack}): the init manager's host killed and replaced by a new empty instance (same hostname and role) that joins by its own cloud-init; seconds until one Swarm with ${managers} Ready managers and every service converged; load: the backend's /health from a frontend task on another host (no Traefik retry in the path); ${notes.join("; ")}`,
-    });
-    return { ...r, failed_requests: failed };
+    return loadResult(samples, failed, `Swarm lab (${s.stack}): the init manager's host killed and replaced by a new empty instance (same hostname and role) that joins by its own cloud-init; seconds until one Swarm with ${managers} Ready managers and every service converged; load: the backend's /health from a frontend task on another host (no Traefik retry in the path); ${notes.join("; ")}`);
 }

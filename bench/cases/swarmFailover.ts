@@ -13,6 +13,7 @@ import { waitConverged } from "../../test/swarm/apply";
 import { eventually, execIn, runningTasks, StackLab, RunningTask } from "../../test/swarm/support";
 import { mountedSecret } from "../../test/swarm/translate";
 import { CaseResult, median, summarise } from "../types";
+import { r3, services } from "./swarmLoad";
 import { failureTimeline, firstSeen, startLoop } from "./swarmLoop";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -26,8 +27,6 @@ function secretOf(s: StackLab, fileName: string): string {
     if (text === undefined) throw new Error(`the backend mounts no secret at ${fileName}`);
     return text;
 }
-const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function patroniCluster(t: RunningTask): Promise<{ name: string; role: string; state: string }[]> {
     return (JSON.parse(execIn(t, ["curl", "-fsS", "-m", "3", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] }).members;

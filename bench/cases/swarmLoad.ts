@@ -21,8 +21,15 @@ import { eventually, runningTasks, StackLab } from "../../test/swarm/support";
 import { CaseResult, summarise } from "../types";
 import { Loop, startLoop } from "./swarmLoop";
 
-const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** The names of every service the stack's plan deploys. */
+export const services = (s: StackLab) => s.translation.services.map((x) => x.spec.Name);
+export const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** A load case's result: its seconds and failed requests (no acknowledged writes: it writes nothing). */
+export function loadResult(samples: number[], failed: number, notes: string): CaseResult {
+    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, { notes });
+    return { ...r, failed_requests: failed };
+}
 
 /** Starts the load on `targets` from a frontend task (one not on host `notOn`), once 10 requests succeeded. */
 export async function loadOn(s: StackLab, targets: string[], notOn?: string): Promise<Loop> {
@@ -74,8 +81,7 @@ export async function swarmBackendRollingUpdate(s: StackLab, runs: number): Prom
     }
     await s.applyWith({});
     await waitConverged(s.manager(), services(s), 600_000);
-    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, { notes: `Swarm lab (${s.stack}); ${notes.join("; ")}` });
-    return { ...r, failed_requests: failed };
+    return loadResult(samples, failed, `Swarm lab (${s.stack}); ${notes.join("; ")}`);
 }
 
 export async function swarmBlueGreenSwitch(s: StackLab, runs: number): Promise<CaseResult> {
@@ -101,10 +107,7 @@ export async function swarmBlueGreenSwitch(s: StackLab, runs: number): Promise<C
     }
     await s.applyWith({});
     await waitConverged(s.manager(), services(s), 600_000);
-    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, {
-        notes: `Swarm lab (${s.stack}); Traefik's router switch itself is not exercised (no Traefik binary: the rendered-config tests prove its routing); load on both colours' services; ${notes.join("; ")}`,
-    });
-    return { ...r, failed_requests: failed };
+    return loadResult(samples, failed, `Swarm lab (${s.stack}); Traefik's router switch itself is not exercised (no Traefik binary: the rendered-config tests prove its routing); load on both colours' services; ${notes.join("; ")}`);
 }
 
 export async function swarmNodeDrain(s: StackLab, runs: number): Promise<CaseResult> {
@@ -148,8 +151,5 @@ export async function swarmNodeDrain(s: StackLab, runs: number): Promise<CaseRes
         }
         await waitConverged(s.manager(), services(s), 600_000);
     }
-    const { acknowledged_writes_lost: _none, ...r } = summarise(samples, 0, {
-        notes: `Swarm lab (${s.stack}); seconds from the drain until the host ran no backend container; failed requests from the drain until the host was active again and the backend converged; ${notes.join("; ")}`,
-    });
-    return { ...r, failed_requests: failed };
+    return loadResult(samples, failed, `Swarm lab (${s.stack}); seconds from the drain until the host ran no backend container; failed requests from the drain until the host was active again and the backend converged; ${notes.join("; ")}`);
 }
