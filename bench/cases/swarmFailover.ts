@@ -18,32 +18,32 @@ import { failureTimeline, firstSeen, startLoop } from "./swarmLoop";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function backendEnv(s: StackLab): Record<string, string> {
+export function backendEnv(s: StackLab): Record<string, string> {
     const b = s.translation.services.find((x) => x.spec.Name === "opscenter-backend-blue")!.spec as Any;
     return Object.fromEntries((b.TaskTemplate.ContainerSpec.Env as string[]).map((e) => [e.split("=")[0], e.split("=").slice(1).join("=")]));
 }
-function secretOf(s: StackLab, fileName: string): string {
+export function secretOf(s: StackLab, fileName: string): string {
     const text = mountedSecret(s.translation, "opscenter-backend-blue", fileName);
     if (text === undefined) throw new Error(`the backend mounts no secret at ${fileName}`);
     return text;
 }
 
-async function patroniCluster(t: RunningTask): Promise<{ name: string; role: string; state: string }[]> {
+export async function patroniCluster(t: RunningTask): Promise<{ name: string; role: string; state: string }[]> {
     return (JSON.parse(execIn(t, ["curl", "-fsS", "-m", "3", "http://localhost:8008/cluster"]).stdout) as { members: { name: string; role: string; state: string }[] }).members;
 }
 
 /** Prints `<member>:<role>:<state>` for each member the local Patroni's /cluster lists (python3: the Spilo stand-in runs Patroni). */
-const PATRONI_MEMBERS = `python3 -c "import json,urllib.request as u; print(' '.join(m['name']+':'+m['role']+':'+m.get('state','') for m in json.load(u.urlopen('http://localhost:8008/cluster', timeout=1))['members']))"`;
+export const PATRONI_MEMBERS = `python3 -c "import json,urllib.request as u; print(' '.join(m['name']+':'+m['role']+':'+m.get('state','') for m in json.load(u.urlopen('http://localhost:8008/cluster', timeout=1))['members']))"`;
 
 /** The Swarm service of a Patroni member: members are `<region>-pg-N`, services `opscenter-pg-N` (README, Postgres member names). */
-function serviceOf(member: string): string {
+export function serviceOf(member: string): string {
     const m = /(pg-\d+)$/.exec(member);
     if (!m) throw new Error(`Patroni member ${member}: not named <region>-pg-N`);
     return `opscenter-${m[1]}`;
 }
 
 /** A running Patroni task other than on `notOn`. */
-async function pgTask(s: StackLab, notOn?: string): Promise<RunningTask> {
+export async function pgTask(s: StackLab, notOn?: string): Promise<RunningTask> {
     for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) for (const t of await runningTasks(s, name)) if (t.node.hostname !== notOn) return t;
     throw new Error(`no running Patroni task${notOn ? ` off ${notOn}` : ""}`);
 }
@@ -121,19 +121,32 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
     });
 }
 
-export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<CaseResult> {
+/**
+ * A Sentinel-aware Redis client as shell (run with RPASS in the environment): `ask` sets $1 $2 to the master the
+ * backend's sentinels name; `push(key)` RPUSHes $n there and prints the master and Redis's answer (an error such as
+ * NOREPLICAS or READONLY says why a write failed).
+ */
+export function redisClient(s: StackLab): { pass: string; ask: string; push: (key: string) => string } {
     const env = backendEnv(s);
     const pass = secretOf(s, env.REDIS_PASSWORD_FILE);
     const sentinels = env.REDIS_SENTINELS.split(",");
+    // Every call bounded at 2 s, as the Postgres client's PGCONNECT_TIMEOUT=2: without a bound, a redis-cli connecting to
+    // the dead host waits out the kernel's SYN retries (about 2 min), and the loop measured that, not the failover
+    // (first bench run, 2026-12-07: 42-73 s while Sentinel had switched the master 6.6 s after the kill).
+    const ask = `for S in ${sentinels.join(" ")}; do M=$(timeout 2 redis-cli -h \${S%:*} -p \${S#*:} --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} 2>/dev/null | tr '\\n' ' '); [ -n "$M" ] && break; done; set -- $M`;
+    const push = (key: string) =>
+        `${ask}; [ -n "$1" ] || { echo no sentinel answered; exit 1; }; R=$(REDISCLI_AUTH="$RPASS" timeout 2 redis-cli -h $1 -p $2 --raw rpush ${key} $n 2>&1); echo "$1 $R"; echo "$R" | grep -qE '^[0-9]+$'`;
+    return { pass, ask, push };
+}
+
+export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<CaseResult> {
+    const env = backendEnv(s);
+    const { pass, ask, push: pushTo } = redisClient(s);
     const addrHost = new Map([...s.planAddresses].map(([h, a]) => [a, h]));
     const samples: number[] = [];
     const notes: string[] = [];
     const sentinelSwitched: number[] = [];
     let lost = 0;
-    // Every call bounded at 2 s, as the Postgres client's PGCONNECT_TIMEOUT=2: without a bound, a redis-cli connecting to
-    // the dead host waits out the kernel's SYN retries (about 2 min), and the loop measured that, not the failover
-    // (first bench run, 2026-12-07: 42-73 s while Sentinel had switched the master 6.6 s after the kill).
-    const ask = `for S in ${sentinels.join(" ")}; do M=$(timeout 2 redis-cli -h \${S%:*} -p \${S#*:} --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} 2>/dev/null | tr '\\n' ' '); [ -n "$M" ] && break; done; set -- $M`;
     for (let run = 1; run <= runs; run++) {
         const sentinelNames = services(s).filter((n) => /^opscenter-redis-sentinel-\d+$/.test(n));
         const probe = (await runningTasks(s, sentinelNames[0]))[0];
@@ -151,8 +164,7 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
         for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
         if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);
         const key = `swarm:bench:${Date.now()}:${run}`;
-        // Prints the master it asked and Redis's answer (an error such as NOREPLICAS or READONLY says why a write failed).
-        const push = `${ask}; [ -n "$1" ] || { echo no sentinel answered; exit 1; }; R=$(REDISCLI_AUTH="$RPASS" timeout 2 redis-cli -h $1 -p $2 --raw rpush ${key} $n 2>&1); echo "$1 $R"; echo "$R" | grep -qE '^[0-9]+$'`;
+        const push = pushTo(key);
         const loop = startLoop(client, push, { intervalS: 0.1, maxSeconds: 180, env: { RPASS: pass } });
         // Server side, apart from the client: the master this (surviving) sentinel names, every 0.2 s.
         const watch = startLoop(client, `timeout 2 redis-cli -p 26379 --raw sentinel get-master-addr-by-name ${env.REDIS_MASTER_NAME} | head -1`, { intervalS: 0.2, maxSeconds: 180 });

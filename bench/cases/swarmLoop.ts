@@ -11,6 +11,7 @@
  * quota, not the failover (first swarm bench runs, 2026-12-07). The service's own process keeps its limits.
  */
 import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import { docker } from "../../test/swarm/lab";
 import { execIn, RunningTask } from "../../test/swarm/support";
 
@@ -36,7 +37,7 @@ let seq = 0;
  * Starts `attempt` (a shell command that exits 0 on an acknowledged attempt; `$n` is the attempt number) every
  * `intervalS` in the task's container. `env` is passed to the shell (passwords: never on a command line we print).
  */
-export function startLoop(task: RunningTask, attempt: string, opts: { intervalS: number; maxSeconds: number; env?: Record<string, string> }): Loop {
+export function startLoop(task: RunningTask, attempt: string, opts: { intervalS: number; maxSeconds: number; env?: Record<string, string>; netOnly?: boolean }): Loop {
     const stopFile = `/tmp/bench-loop-${process.pid}-${++seq}`;
     const outFile = `${stopFile}.out`;
     const script = [
@@ -51,7 +52,10 @@ export function startLoop(task: RunningTask, attempt: string, opts: { intervalS:
     const pid = Number(docker(task.node.socket, ["inspect", "--format", "{{.State.Pid}}", task.containerId], { timeoutMs: 15_000 }));
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`container ${task.containerId} of ${task.service} on ${task.node.hostname} has no running process`);
     // Only a plain PATH, HOME and `env` (passwords: in the environment, never on a command line).
-    const child: ChildProcess = spawn("nsenter", ["-t", String(pid), "-m", "-u", "-i", "-n", "sh", "-c", script], {
+    // netOnly: only the container's network namespace (this machine's binaries: psql, redis-cli), for a client that
+    // must outlive no container of its own, in a container the operation does not restart.
+    const namespaces = opts.netOnly ? ["-n"] : ["-m", "-u", "-i", "-n"];
+    const child: ChildProcess = spawn("nsenter", ["-t", String(pid), ...namespaces, "sh", "-c", script], {
         env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/tmp", ...(opts.env ?? {}) },
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -81,10 +85,12 @@ export function startLoop(task: RunningTask, attempt: string, opts: { intervalS:
             throw new Error(`no acknowledged attempt after ${afterS} within ${timeoutMs / 1000} s (last: ${JSON.stringify(attempts.slice(-3))})`);
         },
         async stop() {
-            execIn(task, ["touch", stopFile], { allowFail: true, timeoutMs: 10_000 });
+            if (opts.netOnly) fs.writeFileSync(stopFile, "");
+            else execIn(task, ["touch", stopFile], { allowFail: true, timeoutMs: 10_000 });
             const t0 = Date.now();
             while (child.exitCode === null && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
             if (child.exitCode === null) child.kill("SIGKILL");
+            if (opts.netOnly) for (const f of [stopFile, outFile]) fs.rmSync(f, { force: true });
         },
     };
 }
