@@ -42,6 +42,7 @@ export const TRAEFIK_STATIC_OPTIONS: readonly string[] = [
     "providers.swarm.refreshseconds",
     "providers.file.filename",
     "providers.file.watch",
+    "serverstransport.forwardingtimeouts.dialtimeout",
     "certificatesresolvers.<name>.acme.email",
     "certificatesresolvers.<name>.acme.storage",
     "certificatesresolvers.<name>.acme.caserver",

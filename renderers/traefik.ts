@@ -36,6 +36,13 @@ export const TRAEFIK_DEFAULTS = {
     retryAttempts: 3,
     retryInitialInterval: "100ms",
     circuitBreakerExpression: "NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.25",
+    /**
+     * Dial timeout to a backend task (static `serversTransport.forwardingTimeouts.dialTimeout`; Traefik's default is
+     * 30 s, cli-ref.md). A dead host's tasks stay in the server list until their health check fails (interval 5 s,
+     * timeout 2 s); a request sent to one meanwhile waits this long before the retry middleware takes it to another
+     * task. Tasks are in the same VPC: a connect takes milliseconds.
+     */
+    dialTimeout: "2s",
     healthCheckInterval: "5s",
     healthCheckTimeout: "2s",
     stickyCookieSameSite: "lax",
@@ -200,6 +207,7 @@ export function renderTraefikStatic(input: TraefikInput): string {
             },
             file: { filename: input.dynamicConfigPath ?? TRAEFIK_DEFAULTS.dynamicConfigPath, watch: false },
         },
+        serversTransport: { forwardingTimeouts: { dialTimeout: TRAEFIK_DEFAULTS.dialTimeout } },
     };
     if (input.tls.mode === "acme-dns01") {
         cfg.certificatesResolvers = {

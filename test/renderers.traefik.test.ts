@@ -43,6 +43,14 @@ describe("renderTraefikStatic", () => {
         assert.deepEqual(cfg.accessLog, { format: "json" });
     });
 
+    it("bounds the dial to a backend, so a request sent to a dead host's task is retried after 2 s, not Traefik's 30 s default", () => {
+        // The task stays in Traefik's server list until its health check fails (5 s interval, 2 s timeout); a request
+        // sent there meanwhile waits the dial timeout (default 30 s, cli-ref.md) before the retry takes it elsewhere.
+        const cfg = parse(renderTraefikStatic(acme));
+        assert.deepEqual(cfg.serversTransport, { forwardingTimeouts: { dialTimeout: TRAEFIK_DEFAULTS.dialTimeout } });
+        assert.equal(TRAEFIK_DEFAULTS.dialTimeout, "2s");
+    });
+
     it("turns the dashboard off by default and never insecure", () => {
         assert.deepEqual(parse(renderTraefikStatic(acme)).api, { dashboard: false, insecure: false });
         assert.deepEqual(parse(renderTraefikStatic(secret)).api, { dashboard: true, insecure: false });

@@ -38,7 +38,8 @@ let seq = 0;
  * `intervalS` in the task's container. `env` is passed to the shell (passwords: never on a command line we print).
  */
 export function startLoop(task: RunningTask, attempt: string, opts: { intervalS: number; maxSeconds: number; env?: Record<string, string>; netOnly?: boolean }): Loop {
-    const stopFile = `/tmp/bench-loop-${process.pid}-${++seq}`;
+    // Unique per loop, also across runs of the bench in one process (a stop file left in a container stops a new loop).
+    const stopFile = `/tmp/bench-loop-${process.pid}-${Date.now()}-${++seq}`;
     const outFile = `${stopFile}.out`;
     const script = [
         `end=$(( $(date +%s) + ${Math.ceil(opts.maxSeconds)} )); n=0`,
