@@ -15,6 +15,7 @@
  * backend converged; failed requests over all of it.
  */
 import { progress, waitConverged } from "../../test/swarm/apply";
+import { TRAEFIK_DEFAULTS } from "../../renderers/traefik";
 import { ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
 import { docker } from "../../test/swarm/lab";
 import { eventually, runningTasks, StackLab } from "../../test/swarm/support";
@@ -31,12 +32,27 @@ export function loadResult(samples: number[], failed: number, notes: string): Ca
     return { ...r, failed_requests: failed };
 }
 
-/** Starts the load on `targets` from a frontend task (one not on host `notOn`), once 10 requests succeeded. */
-export async function loadOn(s: StackLab, targets: string[], notOn?: string): Promise<Loop> {
+/**
+ * The plan's Traefik retry as the load client applies it (the lab has no Traefik binary): up to `attempts` tries,
+ * each connect bounded by the plan's dial timeout, `initialinterval` apart (renderers/traefik.ts TRAEFIK_DEFAULTS).
+ */
+export const TRAEFIK_RETRY = { attempts: TRAEFIK_DEFAULTS.retryAttempts, dialS: parseFloat(TRAEFIK_DEFAULTS.dialTimeout), intervalS: parseFloat(TRAEFIK_DEFAULTS.retryInitialInterval) / 1000 };
+
+/**
+ * Starts the load on `targets` from a frontend task (one not on host `notOn`), once 10 requests succeeded. With
+ * `traefikRetry` a request is retried as the plan's Traefik retries it (TRAEFIK_RETRY); one that needed a retry
+ * prints `retried N` (so first-try failures stay countable: {@link firstTryFailedSince}).
+ */
+export async function loadOn(s: StackLab, targets: string[], notOn?: string, opts: { traefikRetry?: boolean } = {}): Promise<Loop> {
     const client = (await runningTasks(s, "opscenter-frontend")).find((t) => t.node.hostname !== notOn);
     if (!client) throw new Error(`no running frontend task${notOn ? ` off ${notOn}` : ""} to send the load from`);
     const port = 8084;
-    const attempt = targets.map((t) => `curl -fsS -m 2 -o /dev/null http://${t}:${port}/health`).join(" && ");
+    const once = targets.map((t) => `curl -fsS -m 2 -o /dev/null http://${t}:${port}/health`).join(" && ");
+    const r = TRAEFIK_RETRY;
+    const tryOnce = targets.map((t) => `curl -fsS --connect-timeout ${r.dialS} -m ${r.dialS + 1} -o /dev/null http://${t}:${port}/health`).join(" && ");
+    const attempt = opts.traefikRetry
+        ? `i=0; while [ $i -lt ${r.attempts} ]; do i=$((i+1)); if ${tryOnce}; then [ $i -gt 1 ] && echo "retried $((i-1))"; exit 0; fi; sleep ${r.intervalS}; done; exit 1`
+        : once;
     const loop = startLoop(client, attempt, { intervalS: 0.1, maxSeconds: 900 });
     await loop.okAfter(0, 10, 60_000);
     return loop;
@@ -44,6 +60,11 @@ export async function loadOn(s: StackLab, targets: string[], notOn?: string): Pr
 
 export function failedSince(loop: Loop, fromS: number): number {
     return loop.attempts.filter((a) => !a.ok && a.start >= fromS).length;
+}
+
+/** Requests from `fromS` on whose first try failed (failed for good, or acknowledged after a retry). */
+export function firstTryFailedSince(loop: Loop, fromS: number): number {
+    return loop.attempts.filter((a) => a.start >= fromS && (!a.ok || /^retried \d+/.test(a.detail))).length;
 }
 
 /** Waits until no service of `names` has an update in flight and all run their tasks. */

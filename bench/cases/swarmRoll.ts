@@ -3,15 +3,20 @@
  *
  * swarm_postgres_rolling_update: a Spilo image bump (`spiloImage` set to the next patch tag, a stand-in tagged so on
  * the data hosts) applied by the plan as `pulumi up` would: the members' services roll one at a time in their
- * `dependsOn` order, each stop-first and converged (its update completed, its task healthy) before the next. The
- * README's runbook first makes the member rolled last the leader (a switchover through Patroni's REST API), so the
- * roll has one handover: the leader's clean stop. Under one INSERT every 0.2 s through the router (swarmPgWrites.ts),
- * the figure is the seconds without an acknowledged write over the whole operation, switchover included (gaps
- * over 1 s, summed); acknowledged writes lost.
+ * `dependsOn` order, each stop-first and converged (its update completed, its task healthy) before the next. No
+ * switchover first: Patroni lets one name only the synchronous standby, and it is a handover itself (the first
+ * version of this case tried one: "candidate name does not match with sync_standby"). Under one INSERT every 0.2 s
+ * through the router (swarmPgWrites.ts), the figure is the seconds without an acknowledged write over the whole
+ * operation (gaps over 1 s, summed); acknowledged writes lost; Patroni's leader and synchronous standby polled
+ * beside the client say which stop each gap was.
+ *
+ * Even runs roll back to the plan's image, and an odd number of runs ends with one more roll back (not
+ * measured), so the lab is left on the plan's image.
  *
  * swarm_password_rotation: scripts/rotatePasswords.ts's order on the lab: ALTER ROLE on the leader first (its
  * alterRolePasswords, the rendered roles SQL through the router's primary port), then the secrets rolled
- * (`standbyCredentials` with two new passwords, the plan applied, every service converged). A login loop (a new
+ * (`standbyCredentials` with two new passwords, the plan applied, every service converged; even runs rotate back to
+ * the stack's generated passwords, `standbyCredentials` unset). A login loop (a new
  * connection as the application role every 0.1 s) uses the password deployed at that moment: the old one until the
  * roll converged, then the new one. Figures: seconds from the ALTER until converged; failed logins AFTER the
  * rotation (target 0); and every backend task logs in with the secret file it actually holds.
@@ -129,7 +134,7 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
         }
     }
     return summarise(samples, lost, {
-        notes: `Swarm lab (${s.stack}): spiloImage bumped to a patch tag and applied (members roll one at a time by dependsOn, stop-first, each converged before the next), the member rolled last made the leader first (README runbook); seconds without an acknowledged write over the whole operation (one INSERT every 0.2 s through the router's primary port, gaps over 1 s summed); ${notes.join("; ")}`,
+        notes: `Swarm lab (${s.stack}): spiloImage bumped to a patch tag and applied (members roll one at a time by dependsOn, stop-first, each converged before the next), no switchover first (it is a handover itself; README); seconds without an acknowledged write over the whole operation (one INSERT every 0.2 s through the router's primary port, gaps over 1 s summed); ${notes.join("; ")}`,
     });
 }
 
