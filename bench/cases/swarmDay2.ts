@@ -17,7 +17,7 @@ import { docker, nodeTable } from "../../test/swarm/lab";
 import { eventually, execIn, runningTasks, RunningTask, StackLab } from "../../test/swarm/support";
 import { CaseResult, median, summarise } from "../types";
 import { failedSince, firstTryFailedSince, loadOn, loadResult, r3, services, TRAEFIK_RETRY } from "./swarmLoad";
-import { backendEnv, patroniCluster, pgTask, redisClient, secretOf, serviceOf } from "./swarmFailover";
+import { backendEnv, patroniCluster, patroniWhole, pgTask, redisClient, secretOf, sentinelMaster, serviceOf, waitReplicasOnline, wholeCluster } from "./swarmFailover";
 import { missingWrites, routerTask, startPgWriter } from "./swarmPgWrites";
 import { startLoop } from "./swarmLoop";
 
@@ -109,18 +109,12 @@ export async function swarmDataHostReplacement(s: StackLab, runs: number): Promi
     let lost = 0;
     for (let run = 1; run <= runs; run++) {
         // A whole cluster first: Patroni leader + all streaming, the Redis master with every replica online.
-        const members = await eventually("Patroni: one leader, the rest streaming", 300_000, async () => {
-            const m = await patroniCluster(await pgTask(s)).catch(() => undefined);
-            return m && m.length === pgMembers.length && m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming") ? m : undefined;
-        });
+        const members = await wholeCluster(s);
         const leaderHost = (await runningTasks(s, serviceOf(members.find((x) => x.role === "leader")!.name)))[0].node.hostname;
         const probe = (await runningTasks(s, sentinelNames[0]))[0];
-        const masterIp = await eventually("Sentinel names a master", 120_000, () => execIn(probe, ["redis-cli", "-p", "26379", "--raw", "sentinel", "get-master-addr-by-name", env.REDIS_MASTER_NAME]).stdout.split("\n")[0].trim() || undefined);
+        const masterIp = await sentinelMaster(probe, env.REDIS_MASTER_NAME);
         const masterHost = addrHost.get(masterIp);
-        await eventually(`the master ${masterIp} has ${redisNodes.length - 1} online replicas`, 300_000, () => {
-            const info = execIn(probe, ["sh", "-c", `REDISCLI_AUTH="$RPASS" timeout 3 redis-cli -h ${masterIp} -p 6379 --raw info replication`], { env: { RPASS: redis.pass }, allowFail: true }).stdout;
-            return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= redisNodes.length - 1 ? true : undefined;
-        });
+        await waitReplicasOnline(probe, masterIp, redis.pass, redisNodes.length - 1);
         const candidates = s.lab.nodes.filter((n) => n.role === "data" && n.hostname !== leaderHost && n.hostname !== masterHost);
         const target = candidates[(run - 1) % candidates.length];
         if (!target) throw new Error(`no data host runs neither the Patroni leader (${leaderHost}) nor the Redis master (${masterHost})`);
@@ -155,7 +149,7 @@ export async function swarmDataHostReplacement(s: StackLab, runs: number): Promi
                 }
                 if (seen.patroni_all_streaming === undefined) {
                     const m = await patroniCluster(await pgTask(s, target.hostname)).catch(() => undefined);
-                    if (m && m.length === pgMembers.length && m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming")) seen.patroni_all_streaming = now;
+                    if (patroniWhole(m, pgMembers.length)) seen.patroni_all_streaming = now;
                 }
                 return Object.keys(phases).every((k) => seen[k] !== undefined) ? true : undefined;
             }, 1000);

@@ -42,6 +42,33 @@ export function serviceOf(member: string): string {
     return `opscenter-${m[1]}`;
 }
 
+/** One leader and every other of `count` members streaming. */
+export function patroniWhole(m: { role: string; state: string }[] | undefined, count: number): boolean {
+    return !!m && m.length === count && m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming");
+}
+
+/** Waits until Patroni reports one leader and every other member streaming; returns the members. */
+export async function wholeCluster(s: StackLab, timeoutMs = 300_000): Promise<{ name: string; role: string; state: string }[]> {
+    const count = services(s).filter((n) => /^opscenter-pg-\d+$/.test(n)).length;
+    return eventually(`Patroni: one leader and ${count - 1} streaming`, timeoutMs, async () => {
+        const m = await patroniCluster(await pgTask(s)).catch(() => undefined);
+        return patroniWhole(m, count) ? m : undefined;
+    });
+}
+
+/** The master's address the sentinel in `probe` names (waits until it names one). */
+export function sentinelMaster(probe: RunningTask, masterName: string): Promise<string> {
+    return eventually("Sentinel names a master", 120_000, () => execIn(probe, ["redis-cli", "-p", "26379", "--raw", "sentinel", "get-master-addr-by-name", masterName]).stdout.split("\n")[0].trim() || undefined);
+}
+
+/** Waits until the master at `masterIp` has `count` online replicas (asked from `probe`'s namespaces). */
+export async function waitReplicasOnline(probe: RunningTask, masterIp: string, password: string, count: number): Promise<void> {
+    await eventually(`the master ${masterIp} has ${count} online replicas`, 300_000, () => {
+        const info = execIn(probe, ["sh", "-c", `REDISCLI_AUTH="$RPASS" timeout 3 redis-cli -h ${masterIp} -p 6379 --raw info replication`], { env: { RPASS: password }, allowFail: true }).stdout;
+        return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= count ? true : undefined;
+    });
+}
+
 /** A running Patroni task other than on `notOn`. */
 export async function pgTask(s: StackLab, notOn?: string): Promise<RunningTask> {
     for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) for (const t of await runningTasks(s, name)) if (t.node.hostname !== notOn) return t;
@@ -103,7 +130,7 @@ export async function swarmPostgresHostCrash(s: StackLab, runs: number): Promise
         const settled = await eventually("the returned member rejoins: one leader, the rest streaming", 300_000, async () => {
             const m = await patroniCluster(await pgTask(s));
             if (m.filter((x) => x.role === "leader").length > 1) twoPrimaries = true;
-            return m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming") && m.length === members.length ? m : undefined;
+            return patroniWhole(m, members.length) ? m : undefined;
         });
         for (const name of services(s).filter((n) => /^opscenter-pg-\d+$/.test(n))) {
             for (const t of await runningTasks(s, name)) {
@@ -150,16 +177,13 @@ export async function swarmRedisHostCrash(s: StackLab, runs: number): Promise<Ca
     for (let run = 1; run <= runs; run++) {
         const sentinelNames = services(s).filter((n) => /^opscenter-redis-sentinel-\d+$/.test(n));
         const probe = (await runningTasks(s, sentinelNames[0]))[0];
-        const masterIp = await eventually("Sentinel names a master", 120_000, () => execIn(probe, ["redis-cli", "-p", "26379", "--raw", "sentinel", "get-master-addr-by-name", env.REDIS_MASTER_NAME]).stdout.split("\n")[0].trim() || undefined);
+        const masterIp = await sentinelMaster(probe, env.REDIS_MASTER_NAME);
         const masterHost = addrHost.get(masterIp);
         if (!masterHost) throw new Error(`Sentinel's master ${masterIp} is no plan host address`);
         // Each run starts from a whole cluster: every other Redis node an online replica of the master (Swarm's health
         // checks pass long before a returned node is a replica again).
         const replicas = services(s).filter((n) => /^opscenter-redis-\d+$/.test(n)).length - 1;
-        await eventually(`the master ${masterIp} has ${replicas} online replicas`, 300_000, () => {
-            const info = execIn(probe, ["sh", "-c", `REDISCLI_AUTH="$RPASS" timeout 3 redis-cli -h ${masterIp} -p 6379 --raw info replication`], { env: { RPASS: pass }, allowFail: true }).stdout;
-            return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= replicas ? true : undefined;
-        });
+        await waitReplicasOnline(probe, masterIp, pass, replicas);
         let client: RunningTask | undefined;
         for (const n of sentinelNames) for (const t of await runningTasks(s, n)) if (!client && t.node.hostname !== masterHost) client = t;
         if (!client) throw new Error(`no sentinel task off ${masterHost} to run the client in`);

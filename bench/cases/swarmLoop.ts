@@ -33,6 +33,13 @@ export interface Loop {
 
 let seq = 0;
 
+/** The host PID of `task`'s container (its namespaces are /proc/<pid>/ns/*, its files /proc/<pid>/root). */
+export function taskPid(task: RunningTask): number {
+    const pid = Number(docker(task.node.socket, ["inspect", "--format", "{{.State.Pid}}", task.containerId], { timeoutMs: 15_000 }));
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`container ${task.containerId} of ${task.service} on ${task.node.hostname} has no running process`);
+    return pid;
+}
+
 /**
  * Starts `attempt` (a shell command that exits 0 on an acknowledged attempt; `$n` is the attempt number) every
  * `intervalS` in the task's container. `env` is passed to the shell (passwords: never on a command line we print).
@@ -50,8 +57,7 @@ export function startLoop(task: RunningTask, attempt: string, opts: { intervalS:
         `  sleep ${opts.intervalS}`,
         `done`,
     ].join("\n");
-    const pid = Number(docker(task.node.socket, ["inspect", "--format", "{{.State.Pid}}", task.containerId], { timeoutMs: 15_000 }));
-    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`container ${task.containerId} of ${task.service} on ${task.node.hostname} has no running process`);
+    const pid = taskPid(task);
     // Only a plain PATH, HOME and `env` (passwords: in the environment, never on a command line).
     // netOnly: only the container's network namespace (this machine's binaries: psql, redis-cli), for a client that
     // must outlive no container of its own, in a container the operation does not restart.

@@ -6,10 +6,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { HAPROXY_DEFAULTS } from "../../renderers/haproxy";
-import { docker } from "../../test/swarm/lab";
 import { runningTasks, RunningTask, StackLab } from "../../test/swarm/support";
 import { backendEnv } from "./swarmFailover";
-import { Loop, startLoop } from "./swarmLoop";
+import { Loop, startLoop, taskPid } from "./swarmLoop";
 
 export const ROUTER = "opscenter-postgres-router";
 
@@ -21,9 +20,9 @@ export async function routerTask(s: StackLab, notOn?: string): Promise<RunningTa
 }
 
 /** psql (this machine's, >= 15) to the router's primary port as the backend's role, bounded at 2 s to connect. */
-export function psqlCommand(s: StackLab, user?: string): string {
+export function psqlCommand(s: StackLab): string {
     const env = backendEnv(s);
-    return `PGCONNECT_TIMEOUT=2 psql -X -At -h 127.0.0.1 -p ${HAPROXY_DEFAULTS.primaryPort} -U ${user ?? env.DATABASE_USER} -d ${env.DATABASE_NAME}`;
+    return `PGCONNECT_TIMEOUT=2 psql -X -At -h 127.0.0.1 -p ${HAPROXY_DEFAULTS.primaryPort} -U ${env.DATABASE_USER} -d ${env.DATABASE_NAME}`;
 }
 
 /** Starts one INSERT every 0.2 s (tag, n) into swarm_bench through `router`; resolves once 5 were acknowledged. */
@@ -51,8 +50,7 @@ export function missingWrites(s: StackLab, router: RunningTask, password: string
 
 /** Runs a psql command line in `task`'s network namespace with this machine's psql; throws on failure. */
 export function nsenterPsql(task: RunningTask, command: string, password: string): string {
-    const pid = docker(task.node.socket, ["inspect", "--format", "{{.State.Pid}}", task.containerId], { timeoutMs: 15_000 });
-    const r = spawnSync("nsenter", ["-t", pid, "-n", "sh", "-c", command], { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, HOME: "/tmp", PGPASSWORD: password } });
+    const r = spawnSync("nsenter", ["-t", String(taskPid(task)), "-n", "sh", "-c", command], { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, HOME: "/tmp", PGPASSWORD: password } });
     if (r.status !== 0) throw new Error(`psql in ${task.service} on ${task.node.hostname}: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
     return r.stdout;
 }

@@ -26,7 +26,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { waitConverged } from "../../test/swarm/apply";
 import { docker } from "../../test/swarm/lab";
-import { eventually, execIn, runningTasks, StackLab } from "../../test/swarm/support";
+import { execIn, runningTasks, StackLab } from "../../test/swarm/support";
 import { mountedSecret } from "../../test/swarm/translate";
 import { CREDENTIAL_NAMES, CredentialName } from "../../config/standbyCredentials";
 import { alterRolePasswords, newPassword } from "../../scripts/rotatePasswords";
@@ -34,21 +34,10 @@ import { HAPROXY_DEFAULTS } from "../../renderers/haproxy";
 import { SPILO_DEFAULTS } from "../../renderers/patroniSpilo";
 import { CaseResult, summarise } from "../types";
 import { loadResult, r3, services } from "./swarmLoad";
-import { backendEnv, patroniCluster, pgTask, secretOf } from "./swarmFailover";
+import { backendEnv, patroniCluster, pgTask, secretOf, wholeCluster } from "./swarmFailover";
 import { missingWrites, nsenterPsql, psqlCommand, routerTask, startPgWriter } from "./swarmPgWrites";
 import { failureReasons, nextSpiloTag, writeGaps } from "../measure";
-import { startLoop } from "./swarmLoop";
-
-type Member = { name: string; role: string; state: string };
-
-/** Waits for one leader and every other member streaming; returns the members. */
-async function wholeCluster(s: StackLab, timeoutMs = 300_000): Promise<Member[]> {
-    const count = services(s).filter((n) => /^opscenter-pg-\d+$/.test(n)).length;
-    return eventually(`Patroni: one leader and ${count - 1} streaming`, timeoutMs, async () => {
-        const m = await patroniCluster(await pgTask(s)).catch(() => undefined);
-        return m && m.length === count && m.filter((x) => x.role === "leader").length === 1 && m.filter((x) => x.role !== "leader").every((x) => x.state === "streaming") ? m : undefined;
-    });
-}
+import { startLoop, taskPid } from "./swarmLoop";
 
 /**
  * Polls Patroni's /cluster (any running member, once a second) until stopped; returns each change of the leader and
@@ -162,7 +151,7 @@ async function backendLogins(s: StackLab): Promise<{ tasks: number; failed: stri
     for (const name of ["opscenter-backend-blue", "opscenter-backend-green"]) {
         for (const t of await runningTasks(s, name)) {
             tasks++;
-            const pid = docker(t.node.socket, ["inspect", "--format", "{{.State.Pid}}", t.containerId], { timeoutMs: 15_000 });
+            const pid = taskPid(t);
             const password = fs.readFileSync(`/proc/${pid}/root${env.DATABASE_PASSWORD_FILE}`, "utf8").trim();
             const host = execIn(t, ["getent", "hosts", env.DATABASE_HOST]).stdout.trim().split(/\s+/)[0];
             try {
@@ -189,7 +178,7 @@ export async function swarmPasswordRotation(s: StackLab, runs: number): Promise<
         for (let run = 1; run <= runs; run++) {
             const leader = (await wholeCluster(s)).find((m) => m.role === "leader")!.name;
             const router = await routerTask(s);
-            const pid = docker(router.node.socket, ["inspect", "--format", "{{.State.Pid}}", router.containerId], { timeoutMs: 15_000 });
+            const pid = taskPid(router);
             // psql in the router's network namespace, for alterRolePasswords (it runs `psql` by name).
             const psqlIn = path.join(scratch, "psql");
             fs.writeFileSync(psqlIn, `#!/bin/sh\nexec nsenter -t ${pid} -n psql "$@"\n`, { mode: 0o700 });
