@@ -18,10 +18,23 @@ describe("renderHaproxyCfg", () => {
         assert.match(s, /^ {4}bind \*:5000$/m);
         assert.match(s, /^ {4}option httpchk GET \/primary$/m);
         assert.match(s, /^ {4}http-check expect status 200$/m);
-        assert.match(s, /^ {4}default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions$/m);
+        assert.match(s, /^ {4}default-server inter 1s fastinter 250ms downinter 500ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions$/m);
         assert.match(s, /^ {4}server pg-1 pg-1:5432 check port 8008 resolvers swarm init-addr last,libc,none$/m);
         assert.match(s, /^ {4}server pg-2 pg-2:5432 check port 8008 /m);
         assert.match(s, /^ {4}server pg-3 pg-3:5432 check port 8008 /m);
+    });
+
+    it("a leader handover: a stopping leader is marked down fast, a promoted member up fast, a refused connection retried elsewhere", () => {
+        // A roll stops the leader (bench swarm_postgres_rolling_update): with checks only every 1 s and 3 tries at the
+        // same stopped server 1 s apart, each handover cost ~5 s of writes.
+        assert.match(prod, /^ {4}option redispatch 1$/m);
+        const dflt = section(prod, "listen primary").split("\n").find((l) => l.includes("default-server"))!;
+        assert.match(dflt, / fastinter 250ms /);
+        assert.match(dflt, / downinter 500ms /);
+        assert.match(dflt, / observe layer4 error-limit 1 on-error mark-down /);
+        assert.equal(section(prod, "listen replicas").split("\n").find((l) => l.includes("default-server")), dflt);
+        assert.throws(() => renderHaproxyCfg({ servers: HAPROXY_DEFAULTS.servers, fastIntervalMs: 50 }), /fastIntervalMs = 50 is invalid: must be an integer from 100 to 60000/);
+        assert.throws(() => renderHaproxyCfg({ servers: HAPROXY_DEFAULTS.servers, downIntervalMs: 0 }), /downIntervalMs = 0/);
     });
 
     it("balances port 5001 over replicas", () => {
