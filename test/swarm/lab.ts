@@ -244,6 +244,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             sh("ip", ["link", "set", n.veth(s.index), "up"]);
             if (!s.child || s.child.exitCode !== null || s.child.signalCode !== null || !alive(s.child.pid!)) {
                 rebootNetns(s.node.netns);
+                clearRunState(s);
                 await startDockerd(s, n.bip(s.index), n.gateway);
                 await runBootstrap(s, env0(s));
             }
@@ -256,6 +257,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             fs.rmSync(path.join(s.dataDir, "docker"), { recursive: true, force: true });
             s.generation++;
             rebootNetns(s.node.netns);
+            clearRunState(s);
             sh("ip", ["link", "set", n.veth(s.index), "up"]);
             await startDockerd(s, n.bip(s.index), n.gateway);
             await loadImages(s.node);
@@ -272,6 +274,16 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     function env0(s: HostState): NodeJS.ProcessEnv {
         return labEnv(s, ssmDir, slot);
     }
+}
+
+/**
+ * A rebooted or new host starts with an empty /run (a tmpfs): the dead engine's exec-root and pid file go. Kept, they
+ * name PIDs of SIGKILLed processes: once the machine reuses such a PID, dockerd takes it for its live containerd
+ * ("failed to start containerd: timeout", seen on a third replacement of one host) or for a running dockerd.
+ */
+function clearRunState(s: HostState): void {
+    fs.rmSync(path.join(s.runDir, "exec"), { recursive: true, force: true });
+    fs.rmSync(path.join(s.runDir, "docker.pid"), { force: true });
 }
 
 function labEnv(s: HostState, ssmDir: string, slot: number): NodeJS.ProcessEnv {
