@@ -7,7 +7,7 @@ import { PATRONI_DEFAULTS, patroniSettings, renderSpiloEntrypoint, spiloEnvironm
 import { FENCE_DEFAULTS } from "../renderers/fence";
 import { postgresRoles, POSTGRES_ROLES_DEFAULTS, renderPostInitScript, renderRolesSql } from "../renderers/postgresRoles";
 import { postgresTier, swarmResources } from "../lib/sizing";
-import { healthcheck, memberRolling, placeOn } from "../lib/swarmSpec";
+import { healthcheck, memberRolling, placeOn, rollOrder } from "../lib/swarmSpec";
 import { mountConfig, mountSecret, swarmConfig, SwarmContext, attachNetwork } from "./swarmKit";
 
 /** Arguments of {@link Postgres}. */
@@ -28,6 +28,8 @@ export interface PostgresArgs {
     readonly dataHosts: string[];
     /** Patroni members, one per data host (3: leader, synchronous standby, and a third that the next leader makes synchronous). */
     readonly members: number;
+    /** The member rolled last (config postgresRollLast: the live leader, so a roll hands over once); unset: pg-1..pg-N in order. */
+    readonly rollLast?: string;
     /** etcd members (odd, at least 3). */
     readonly etcdMembers: number;
     /** Patroni timings (validated by the config). */
@@ -139,13 +141,14 @@ export class Postgres extends pulumi.ComponentResource {
         const scope = args.restore?.scope ?? PATRONI_DEFAULTS.scope;
         const volume = (m: string) => (args.restore ? `${ctx.prefix}-${m}-${scope}-pgdata` : `${ctx.prefix}-${m}-pgdata`);
         this.scope = scope;
-        // pg-1, pg-2, then pg-3, each converged before the next (lib/swarmSpec.ts memberRolling). Which member leads is
-        // Patroni's choice, not the program's: a clean stop of the leader (Swarm's SIGTERM, stop grace 60 s) makes
-        // Patroni hand the leader key to the synchronous standby at once (measured: bench postgres clean stop), and
-        // the stopped member comes back as a replica. The README runbook switches the leader over to the member
-        // rolled last (the highest-numbered) before an image bump, so that a roll costs exactly one such handover.
+        // One member at a time, each converged before the next (lib/swarmSpec.ts memberRolling): pg-1, pg-2, pg-3,
+        // or with `rollLast` (config postgresRollLast, the live leader) the others first and the leader last. Which
+        // member leads is Patroni's choice: a clean stop of the leader (Swarm's SIGTERM, stop grace 60 s) hands the
+        // leader key to the synchronous standby, and the stopped member comes back as a replica. Stopped last, the
+        // leader hands over once, to a member already rolled (bench swarm_postgres_rolling_update).
         let prevMember: docker.Service | undefined;
-        memberNames.forEach((m, i) => {
+        rollOrder(memberNames, args.rollLast).forEach((m) => {
+            const i = memberNames.indexOf(m);
             const env = pulumi.all([args.walBucket, args.walKmsKeyArn, primaryHosts]).apply(([bucket, kms, srcHosts]) => {
                 const member: SpiloMemberInput = {
                     role: args.role,

@@ -111,6 +111,7 @@ export class Region extends pulumi.ComponentResource {
                 region: cfg.region,
                 dataHosts: dataNodes.map((n) => n.hostname),
                 members: cfg.postgres.members,
+                rollLast: cfg.postgres.rollLast,
                 etcdMembers: cfg.postgres.etcdMembers,
                 timing: cfg.postgres,
                 retainBackups: cfg.postgres.backupRetentionDays,

@@ -89,6 +89,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     { key: "redisQuorum", type: "integer", description: "Sentinels that must agree the master is down (a majority).", default: 2 },
     { key: "redisDownAfterMs", type: "integer", description: "Sentinel down-after-milliseconds (1000-60000).", default: 5000 },
     { key: "postgresMembers", type: "integer", description: "Patroni members in this region, one per data host (3: leader, synchronous standby and a third that keeps a synchronous standby after a failover; at least 3 in a region built as primary).", default: 3 },
+    { key: "postgresRollLast", type: "string", description: "The Patroni member (pg-1..pg-N) that leads now: a roll of the Postgres members (an image bump, a secret) stops it last, after the others, so a roll costs one leader handover (npm run postgres-leader prints it; README, Rolling a stateful tier). Unset: pg-1, pg-2, pg-3 in order.", optional: true },
     { key: "etcdMembers", type: "integer", description: "etcd members (odd, at least 3).", default: 3 },
     { key: "patroniTtl", type: "integer", description: "Patroni leader-key TTL, seconds (Patroni 4 floor is 20).", default: 20 },
     { key: "patroniLoopWait", type: "integer", description: "Patroni loop_wait, seconds (how soon Patroni notices a crashed postmaster).", default: 2 },

@@ -63,6 +63,8 @@ export interface HaConfig {
     };
     readonly postgres: {
         readonly members: number;
+        /** The member a roll stops last (config postgresRollLast: the live leader); unset: pg-1..pg-N in order. */
+        readonly rollLast?: string;
         readonly etcdMembers: number;
         readonly ttl: number;
         readonly loopWait: number;

@@ -267,6 +267,12 @@ export function validateConfig(raw: RawConfig): HaConfig {
     if (members > 0 && dataHostCount !== undefined && dataHostCount >= 3 && members > dataHostCount) {
         bad("postgresMembers", members, `must be at most one per data host: ${dataHostCount} data hosts (${existingSwarmHost !== undefined ? "existingSwarmDataHosts" : "dataNodes"})`);
     }
+    // Which member the roll stops last: the live leader, so that a roll hands the leader key over once.
+    const rollLast = text("postgresRollLast");
+    if (rollLast !== undefined && !Number.isNaN(members)) {
+        const names = Array.from({ length: members }, (_, i) => `pg-${i + 1}`);
+        if (!names.includes(rollLast)) bad("postgresRollLast", rollLast, `must be one Patroni member of this region: ${names.join(", ")} (the service name, as npm run postgres-leader prints it)`);
+    }
     const etcdMembers = int("etcdMembers", 3, 7, "an odd integer from 3 to 7");
     if (etcdMembers % 2 === 0) bad("etcdMembers", etcdMembers, "must be odd, so that etcd keeps a majority");
     const ttl_ = int("patroniTtl", 20, 300, "an integer from 20 to 300 (Patroni 4 raises anything below 20 to 20)");
@@ -351,7 +357,7 @@ export function validateConfig(raw: RawConfig): HaConfig {
         hosts: { existingSwarmHost, existingSwarmDataHosts, amiSsmParameter, sshUser, sshKeyName, rootVolumeGb, dataVolumeGb, hostAmis, pools, rollHost },
         frontend: { replicas: frontendReplicas, image: frontendImage },
         backend: { replicas: backendReplicas, activeColor, image: backendImage, inactiveImage },
-        postgres: { members, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },
+        postgres: { members, rollLast, etcdMembers, ttl: ttl_, loopWait, retryTimeout, archiveTimeout, backupRetentionDays },
         redis: { replicas: redisReplicas, sentinels, quorum, downAfterMs },
         edge: { keepalivedPriority, routerId, tlsMode, acmeEmail },
         restore,

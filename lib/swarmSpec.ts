@@ -66,6 +66,16 @@ export function memberRolling(monitor: string, convergeTimeout: string) {
     };
 }
 
+/**
+ * The order a chain of members rolls in: `names` as given, except `last` (the live leader, config
+ * postgresRollLast) moved to the end, so that stopping it (a handover) happens once, onto a member already rolled.
+ */
+export function rollOrder<T extends string>(names: readonly T[], last?: string): T[] {
+    if (last === undefined) return [...names];
+    if (!names.includes(last as T)) throw new Error(`rollOrder: ${JSON.stringify(last)} is not one of ${names.join(", ")}`);
+    return [...names.filter((n) => n !== last), last as T];
+}
+
 /** Rollback policy matching `statelessUpdate`. */
 export function statelessRollback(parallelism: number, monitor: string) {
     return { parallelism, delay: "0s", order: "start-first", failureAction: "pause", monitor, maxFailureRatio: "0" };

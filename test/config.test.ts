@@ -107,6 +107,8 @@ describe("config: every rule rejects a bad value with the key, the value and wha
         ["a standby runs at least 2 Postgres members", S, { postgresMembers: "1" }, "postgresMembers", /from 2 to 5/],
         ["Postgres members never share a data host", P, { postgresMembers: "4" }, "postgresMembers", /at most one per data host: 3 data hosts \(dataNodes\)/],
         ["Postgres members never share an existing Swarm's data host", P, { postgresMembers: "4", existingSwarmHost: "unix:///var/run/docker.sock", existingSwarmDataHosts: "a,b,c" }, "postgresMembers", /at most one per data host: 3 data hosts \(existingSwarmDataHosts\)/],
+        ["postgresRollLast names a member of this region", P, { postgresRollLast: "pg-4" }, "postgresRollLast", /one Patroni member of this region: pg-1, pg-2, pg-3/],
+        ["postgresRollLast is a member's service name, not its Patroni name", S, { postgresRollLast: "us-west-2-pg-1" }, "postgresRollLast", /pg-1, pg-2, pg-3/],
         ["vpcCidr is a CIDR", P, { vpcCidr: "10.10.0.0" }, "vpcCidr", /IPv4 CIDR/],
         ["vpcCidr has no host bits", P, { vpcCidr: "10.10.1.0/16" }, "vpcCidr", /no host bits/],
         ["vpcCidr is /16 to /24", P, { vpcCidr: "10.0.0.0/8" }, "vpcCidr", /\/16 to \/24/],

@@ -40,6 +40,23 @@ for (const stack of STACKS) {
         it("Patroni members: pg-1, then pg-2", () => {
             assertChain(["pg-1", "pg-2"], ["fence-sync"]);
         });
+        it("postgresRollLast names the live leader: the others roll first, in order, and the leader last (one handover per roll)", () => {
+            const chain = (o: Record<string, string>) => {
+                const p = planStack(stack, o);
+                const all = ofType(p, SERVICE).map((r) => ({ r, name: String((unwrap(r.inputs) as Json).name) }));
+                const byUrn = new Map(all.map((x) => [x.r.urn, x.name.replace("opscenter-", "")]));
+                const pgs = all.filter((x) => /^opscenter-pg-\d+$/.test(x.name));
+                const first = pgs.find((x) => (x.r.opts?.dependsOn ?? []).every((u: string) => !/pg-\d+$/.test(byUrn.get(u) ?? "")))!;
+                const order = [first.name.replace("opscenter-", "")];
+                for (let i = 0; i < pgs.length; i++) {
+                    const next = pgs.find((x) => (x.r.opts?.dependsOn ?? []).some((u: string) => byUrn.get(u) === order[order.length - 1]));
+                    if (next) order.push(next.name.replace("opscenter-", ""));
+                }
+                return { order, first: (first.r.opts?.dependsOn ?? []).map((u: string) => byUrn.get(u)) };
+            };
+            const members = ["pg-2", "pg-3", "pg-1"];
+            assert.deepEqual(chain({ postgresRollLast: "pg-1" }), { order: members, first: ["fence-sync"] });
+        });
         it("Redis: the replicas first, the rendered initial master (redis-1) last, then the sentinels one by one", () => {
             const nodes = redisNodes().reverse();
             assert.equal(nodes[nodes.length - 1], "redis-1");

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { POSTGRES_ROLES_DEFAULTS } from "../../renderers/postgresRoles";
 import { alterRolePasswords, newPassword } from "../../scripts/rotatePasswords";
-import { PORTS, PatroniCluster } from "./patroniCluster";
+import { leaderFromReplication, replicationRows } from "../../scripts/postgresLeader";
+import { PORTS, PRIMARY_REGION, PatroniCluster } from "./patroniCluster";
 import { sleep, stopAll } from "./support";
 
 const APP = POSTGRES_ROLES_DEFAULTS.appRole;
@@ -73,5 +74,21 @@ describe("password rotation: ALTER ROLE on the leader first, then roll the secre
         // The replica got the new password by replication (roles are cluster-wide catalog rows).
         const replica = k().members.find((m) => m.name !== leader.name)!;
         assert.equal((await k().sqlAs(replica.pgPort, APP, next, DB, "SELECT 1")).code, 0, "the replica accepts the new password");
+    });
+
+    it("npm run postgres-leader (the roll's postgresRollLast): the leader's pg_stat_replication through HAProxy names the member Patroni leads with", async () => {
+        const leader = await k().leader();
+        assert.ok(leader, "a leader");
+        let found: string | undefined;
+        let last = "";
+        for (let i = 0; i < 30 && found === undefined; i++) {
+            try {
+                found = leaderFromReplication(PRIMARY_REGION, k().members.length, replicationRows({ host: "127.0.0.1", port: PORTS.haPrimary, superuserPassword: k().password }));
+            } catch (e) {
+                last = e instanceof Error ? e.message : String(e);
+                await sleep(1_000);
+            }
+        }
+        assert.equal(found && `${PRIMARY_REGION}-${found}`, leader.name, `postgres-leader: ${found ?? last}`);
     });
 });
