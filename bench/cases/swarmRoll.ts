@@ -2,8 +2,10 @@
  * Day-2 rolls of the data tier on the Swarm lab, under load (issue: roll any tier, rotate any secret).
  *
  * swarm_postgres_rolling_update: a Spilo image bump (`spiloImage` set to the next patch tag, a stand-in tagged so on
- * the data hosts) applied by the plan as `pulumi up` would: the members' services roll one at a time in their
- * `dependsOn` order, each stop-first and converged (its update completed, its task healthy) before the next. No
+ * the data hosts) applied by the plan as `pulumi up` would, after the README runbook's step: `postgresRollLast` set
+ * to the live leader as scripts/postgresLeader.ts reads it (the leader's pg_stat_replication through the router's
+ * primary port). The members' services roll one at a time in their `dependsOn` order, the others first, the
+ * leader last, each stop-first and converged (its update completed, its task healthy) before the next. No
  * switchover first: Patroni lets one name only the synchronous standby, and it is a handover itself (the first
  * version of this case tried one: "candidate name does not match with sync_standby"). Under one INSERT every 0.2 s
  * through the router (swarmPgWrites.ts), the figure is the seconds without an acknowledged write over the whole
@@ -30,6 +32,7 @@ import { execIn, runningTasks, StackLab } from "../../test/swarm/support";
 import { mountedSecret } from "../../test/swarm/translate";
 import { CREDENTIAL_NAMES, CredentialName } from "../../config/standbyCredentials";
 import { alterRolePasswords, newPassword } from "../../scripts/rotatePasswords";
+import { leaderFromReplication, replicationRows } from "../../scripts/postgresLeader";
 import { HAPROXY_DEFAULTS } from "../../renderers/haproxy";
 import { SPILO_DEFAULTS } from "../../renderers/patroniSpilo";
 import { CaseResult, summarise } from "../types";
@@ -79,6 +82,7 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
     const notes: string[] = [];
     let lost = 0;
     let image = original;
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-roll-"));
     try {
         for (let run = 1; run <= runs; run++) {
             image = run % 2 === 1 ? next : original;
@@ -90,8 +94,11 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
             try {
                 const t0 = Date.now() / 1000;
                 const leader = before.find((m) => m.role === "leader")!.name;
+                // The runbook's step: the live leader, asked through the router as npm run postgres-leader asks it.
+                const rollLast = leaderFromReplication(s.stack, members.length, replicationRows({ host: "127.0.0.1", port: HAPROXY_DEFAULTS.primaryPort, superuserPassword: deployedCredentials(s).pgSuperuser, psql: psqlInNetns(router, scratch) }));
+                if (!leader.endsWith(`-${rollLast}`)) throw new Error(`postgres-leader says ${rollLast}, Patroni's /cluster says ${leader}`);
                 roles = watchRoles(s, t0);
-                const { report } = await s.applyWith({ spiloImage: image });
+                const { report } = await s.applyWith({ spiloImage: image, postgresRollLast: rollLast });
                 if (report.failed.length > 0) throw new Error(`the roll failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join("; ")}`);
                 const rolled = report.updated.map((u) => u.name);
                 const after = await wholeCluster(s);
@@ -106,7 +113,7 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
                 lost += missing.length;
                 samples.push(gaps.totalS);
                 notes.push(
-                    `run ${run}: to ${image}, leader before ${leader}, rolled ${rolled.join(", ") || "nothing"} in ${r3(t1 - t0)} s; ` +
+                    `run ${run}: to ${image}, leader before ${leader} (postgresRollLast ${rollLast}), rolled ${rolled.join(", ") || "nothing"} in ${r3(t1 - t0)} s; ` +
                         `leader now ${after.find((m) => m.role === "leader")!.name}; without writes ${gaps.totalS} s (${gaps.gaps.map((g) => `+${g.at} s ${g.s} s: ${failureReasons(loop.attempts, t0 + g.at, t0 + g.at + g.s).join(", ") || "blocked"}`).join("; ") || "no gap over 1 s"}); ` +
                         `${failedWrites} failed writes (${failureReasons(loop.attempts, t0, t1).join(", ") || "none"}); Patroni: ${changes.join(", ")}; ${acked} acknowledged, ${missing.length} lost`,
                 );
@@ -117,14 +124,22 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
             }
         }
     } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
         if (image !== original) {
             await s.applyWith({});
             await waitConverged(s.manager(), services(s), 900_000);
         }
     }
     return summarise(samples, lost, {
-        notes: `Swarm lab (${s.stack}): spiloImage bumped to a patch tag and applied (members roll one at a time by dependsOn, stop-first, each converged before the next), no switchover first (it is a handover itself; README); seconds without an acknowledged write over the whole operation (one INSERT every 0.2 s through the router's primary port, gaps over 1 s summed); ${notes.join("; ")}`,
+        notes: `Swarm lab (${s.stack}): postgresRollLast set to the live leader (scripts/postgresLeader.ts through the router), spiloImage bumped to a patch tag and applied (members roll one at a time by dependsOn, the leader last, stop-first, each converged before the next), no switchover first (it is a handover itself; README); seconds without an acknowledged write over the whole operation (one INSERT every 0.2 s through the router's primary port, gaps over 1 s summed); ${notes.join("; ")}`,
     });
+}
+
+/** A `psql` that runs in the router task's network namespace (its 127.0.0.1:5000 is the router), written into `dir`. */
+function psqlInNetns(router: Parameters<typeof taskPid>[0], dir: string): string {
+    const file = path.join(dir, "psql");
+    fs.writeFileSync(file, `#!/bin/sh\nexec nsenter -t ${taskPid(router)} -n psql "$@"\n`, { mode: 0o700 });
+    return file;
 }
 
 /** The five passwords the lab's stack deployed (read back from the Swarm secrets of its translation). */
@@ -178,10 +193,8 @@ export async function swarmPasswordRotation(s: StackLab, runs: number): Promise<
         for (let run = 1; run <= runs; run++) {
             const leader = (await wholeCluster(s)).find((m) => m.role === "leader")!.name;
             const router = await routerTask(s);
-            const pid = taskPid(router);
             // psql in the router's network namespace, for alterRolePasswords (it runs `psql` by name).
-            const psqlIn = path.join(scratch, "psql");
-            fs.writeFileSync(psqlIn, `#!/bin/sh\nexec nsenter -t ${pid} -n psql "$@"\n`, { mode: 0o700 });
+            const psqlIn = psqlInNetns(router, scratch);
             fs.writeFileSync(deployed, creds.pgApp, { mode: 0o600 });
             const login = `PGPASSWORD=$(cat ${deployed}) ${psqlCommand(s)} -c "SELECT 1"`;
             const loop = startLoop(router, login, { intervalS: 0.1, maxSeconds: 1500, netOnly: true });
