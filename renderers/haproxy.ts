@@ -74,9 +74,11 @@ export const HAPROXY_DEFAULTS = {
     statsPort: 7000,
     leaderCheckPath: "/primary",
     checkIntervalMs: 1000,
-    // A leader handover (a clean stop in a roll, a switchover): the stopping leader answers /primary 503 at once, is
-    // checked again 250 ms later and marked down; the promoted member, checked every 500 ms while down, is up within
-    // 500 ms of its promotion (bench swarm_postgres_rolling_update).
+    // A leader handover (a clean stop in a roll, a switchover): the stopping leader answers /primary 503 once its
+    // Postgres no longer runs (Patroni docs/rest_api.rst: 200 only while running as the primary with the leader lock)
+    // and refuses connections; after one failed check it is checked again 250 ms later and marked down. The promoted
+    // member, checked every 500 ms while down, is up within 500 ms of its promotion (bench swarm_postgres_rolling_update:
+    // a handover cost ~5 s of writes with 1 s checks, 1.5-2 s with these).
     fastIntervalMs: 250,
     downIntervalMs: 500,
     fall: 2,
