@@ -15,7 +15,7 @@ import { CONFIG_NAMESPACE } from "../config/keys";
 import { parseStandbyCredentials, standbyCredentialsFromOutputs } from "../config/standbyCredentials";
 import { PATRONI_DEFAULTS } from "../renderers/patroniDcs";
 import { spiloMemberName } from "../renderers/patroniSpilo";
-import type { LeaderConnection } from "./rotatePasswords";
+import { LeaderConnection, pulumi } from "./rotatePasswords";
 
 /** One row of the leader's pg_stat_replication. */
 export interface ReplicationRow {
@@ -58,12 +58,6 @@ export function replicationRows(leader: LeaderConnection): ReplicationRow[] {
             const [applicationName, state] = l.split("\t");
             return { applicationName, state: state ?? "" };
         });
-}
-
-function pulumi(args: string[]): string {
-    const r = spawnSync("pulumi", args, { encoding: "utf8", stdio: ["inherit", "pipe", "inherit"] });
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}`);
-    return r.stdout;
 }
 
 function main(argv: string[]): void {

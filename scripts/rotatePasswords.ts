@@ -72,7 +72,8 @@ export function alterRolePasswords(leader: LeaderConnection, passwords: { readon
     }
 }
 
-function pulumi(args: string[], input?: string): string {
+/** Runs the Pulumi CLI (`input` on its stdin); returns its stdout, throws on a non-zero exit. */
+export function pulumi(args: string[], input?: string): string {
     const r = spawnSync("pulumi", args, { encoding: "utf8", input, stdio: [input === undefined ? "inherit" : "pipe", "pipe", "inherit"] });
     if (r.status !== 0) throw new Error(`pulumi ${args.filter((a) => !a.startsWith("{")).join(" ")} exited ${r.status}`);
     return r.stdout;

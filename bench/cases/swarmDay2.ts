@@ -16,7 +16,7 @@ import { loadImages, ROLLOUT_BACKEND_IMAGE } from "../../test/swarm/images";
 import { docker, nodeTable } from "../../test/swarm/lab";
 import { eventually, execIn, runningTasks, RunningTask, StackLab } from "../../test/swarm/support";
 import { CaseResult, median, summarise } from "../types";
-import { failedSince, firstTryFailedSince, loadOn, loadResult, r3, services, TRAEFIK_RETRY } from "./swarmLoad";
+import { failedSince, firstTryFailed, firstTryFailedSince, loadOn, loadResult, r3, services, TRAEFIK_RETRY } from "./swarmLoad";
 import { backendEnv, patroniCluster, patroniWhole, pgTask, redisClient, secretOf, sentinelMaster, serviceOf, waitReplicasOnline, wholeCluster } from "./swarmFailover";
 import { missingWrites, routerTask, startPgWriter } from "./swarmPgWrites";
 import { startLoop } from "./swarmLoop";
@@ -65,7 +65,7 @@ export async function swarmManagerReplacement(s: StackLab, runs: number): Promis
             samples.push(r3(secs));
             failed += f;
             notes.push(`run ${run}: ${init.hostname} replaced: ${state.clusters} Swarm, ${state.managers} managers, ${state.ready} Ready nodes, ${f} failed of ${loop.attempts.filter((a) => a.start >= t0).length} (${first} failed their first try)`);
-            const failures = loop.attempts.filter((a) => a.start >= t0 && (!a.ok || /^retried/.test(a.detail))).map((a) => `+${(a.start - t0).toFixed(1)} s ${a.ok ? "ok after " : ""}${a.detail}`);
+            const failures = loop.attempts.filter((a) => a.start >= t0 && firstTryFailed(a)).map((a) => `+${(a.start - t0).toFixed(1)} s ${a.ok ? "ok after " : ""}${a.detail}`);
             process.stdout.write(`   ${notes[notes.length - 1]}; failures: ${failures.join("; ") || "none"}\n`);
         } finally {
             await loop.stop();

@@ -62,9 +62,14 @@ export function failedSince(loop: Loop, fromS: number): number {
     return loop.attempts.filter((a) => !a.ok && a.start >= fromS).length;
 }
 
-/** Requests from `fromS` on whose first try failed (failed for good, or acknowledged after a retry). */
+/** A request whose first try failed: failed for good, or acknowledged after a retry (`loadOn` with traefikRetry). */
+export function firstTryFailed(a: Loop["attempts"][number]): boolean {
+    return !a.ok || /^retried \d+/.test(a.detail);
+}
+
+/** Requests from `fromS` on whose first try failed. */
 export function firstTryFailedSince(loop: Loop, fromS: number): number {
-    return loop.attempts.filter((a) => a.start >= fromS && (!a.ok || /^retried \d+/.test(a.detail))).length;
+    return loop.attempts.filter((a) => a.start >= fromS && firstTryFailed(a)).length;
 }
 
 /** Waits until no service of `names` has an update in flight and all run their tasks. */

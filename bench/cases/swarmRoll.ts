@@ -28,7 +28,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { waitConverged } from "../../test/swarm/apply";
 import { docker } from "../../test/swarm/lab";
-import { execIn, runningTasks, StackLab } from "../../test/swarm/support";
+import { execIn, runningTasks, RunningTask, StackLab } from "../../test/swarm/support";
 import { mountedSecret } from "../../test/swarm/translate";
 import { CREDENTIAL_NAMES, CredentialName } from "../../config/standbyCredentials";
 import { alterRolePasswords, newPassword } from "../../scripts/rotatePasswords";
@@ -136,7 +136,7 @@ export async function swarmPostgresRollingUpdate(s: StackLab, runs: number): Pro
 }
 
 /** A `psql` that runs in the router task's network namespace (its 127.0.0.1:5000 is the router), written into `dir`. */
-function psqlInNetns(router: Parameters<typeof taskPid>[0], dir: string): string {
+function psqlInNetns(router: RunningTask, dir: string): string {
     const file = path.join(dir, "psql");
     fs.writeFileSync(file, `#!/bin/sh\nexec nsenter -t ${taskPid(router)} -n psql "$@"\n`, { mode: 0o700 });
     return file;
