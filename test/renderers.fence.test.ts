@@ -16,6 +16,12 @@ import { renderRedisStart, renderSentinelStart } from "../renderers/redis";
 const AT = new Date("2026-11-29T13:00:00.123Z");
 const fence = (epoch: number, primaryRegion: string): Fence => ({ epoch, primaryRegion, fencedRegion: primaryRegion === "us-west-2" ? "us-east-1" : "us-west-2", recordedAt: "2026-11-29T13:00:00Z" });
 
+/**
+ * A sync round stamped well after the gate starts. One second ahead raced: a loaded machine started `sh` in the
+ * next second, the stamp equalled the start and the gate (rightly) waited for a later round (CI, stop 19).
+ */
+const LATER_ROUND_S = 3600;
+
 function tmp(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "fence-test-"));
 }
@@ -56,7 +62,7 @@ describe("fence record", () => {
 describe("fence gate (sh)", () => {
     it("no record: starts", () => {
         const dir = tmp();
-        const r = runGate(dir, "primary", { checkedOffsetS: 1 });
+        const r = runGate(dir, "primary", { checkedOffsetS: LATER_ROUND_S });
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /STARTED/);
     });
@@ -64,7 +70,7 @@ describe("fence gate (sh)", () => {
     it("a record naming another region: a primary member stays down, naming the fence and the runbook", () => {
         const dir = tmp();
         fs.writeFileSync(path.join(dir, "fence-us-west-2"), renderFence(fence(1, "us-west-2")));
-        const r = runGate(dir, "primary", { checkedOffsetS: 1 });
+        const r = runGate(dir, "primary", { checkedOffsetS: LATER_ROUND_S });
         assert.equal(r.status, 1);
         assert.doesNotMatch(r.stdout, /STARTED/);
         assert.match(r.stderr, /test-gate: FENCED: region us-west-2 is the primary since fence epoch 1 \(.*fence-us-west-2, object ops-center\/region-fence.txt of its WAL bucket\); this member of us-east-1 is rendered as a primary and stays down: rebuild us-east-1 as a standby of us-west-2 \(README "Region promotion", fail-back/);
@@ -74,7 +80,7 @@ describe("fence gate (sh)", () => {
         const dir = tmp();
         fs.writeFileSync(path.join(dir, "fence-us-west-2"), renderFence(fence(1, "us-west-2")));
         fs.writeFileSync(path.join(dir, "fence-us-east-1"), renderFence(fence(2, "us-east-1")));
-        const r = runGate(dir, "primary", { checkedOffsetS: 1 });
+        const r = runGate(dir, "primary", { checkedOffsetS: LATER_ROUND_S });
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stderr, /fence epoch 2 names us-east-1 the primary; this member of us-east-1 is rendered as primary: starting/);
     });
