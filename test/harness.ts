@@ -27,6 +27,9 @@ export interface PlanOptions {
 }
 
 /** Runs `stack` with optional config overrides (`key` → value, undefined removes the key). */
+/** A child process that plans one stack: under a shared machine's load a plan has taken more than 2 minutes. */
+export const PLAN_TIMEOUT_MS = 300_000;
+
 export function planStack(stack: string, overrides: Record<string, string | undefined> = {}, options: PlanOptions = {}): OfflinePlan {
     const key = `${stack} ${JSON.stringify(overrides)} ${JSON.stringify(options)}`;
     const hit = cache.get(key);
@@ -37,8 +40,7 @@ export function planStack(stack: string, overrides: Record<string, string | unde
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
-        // Under a shared machine's load a plan of one stack has taken more than 2 minutes.
-        timeout: 300_000,
+        timeout: PLAN_TIMEOUT_MS,
     });
     if (r.status !== 0) throw new PlanFailed(r.stderr || `plan of ${stack} exited ${r.status}`);
     const plan = JSON.parse(r.stdout) as OfflinePlan;

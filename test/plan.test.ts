@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isSecretValue, planJson, redactSecrets } from "../offline/engine";
 import { PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
-import { planStack, ROOT, STACKS } from "./harness";
+import { PLAN_TIMEOUT_MS, planStack, ROOT, STACKS } from "./harness";
 
 function cli(...args: string[]) {
-    return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/plan.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, maxBuffer: 256 << 20 });
+    return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/plan.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: PLAN_TIMEOUT_MS, maxBuffer: 256 << 20 });
 }
 
 /**

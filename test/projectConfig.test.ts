@@ -20,7 +20,7 @@ import { readStackConfig } from "../offline/engine";
 import { validateConfig } from "../config/validate";
 import { spawnSync } from "node:child_process";
 import { ConfigError } from "../config/validate";
-import { ROOT, STACKS } from "./harness";
+import { PLAN_TIMEOUT_MS, ROOT, STACKS } from "./harness";
 
 const project = (config: string) => readProjectConfig(`name: proj\nruntime: nodejs\nconfig:\n${config}`);
 const stackFile = (config: string, head = "") => readStackConfigFile(`${head}config:\n${config}`);
@@ -139,7 +139,7 @@ describe("engine config rules on this project", () => {
         assert.ok(lenient.secretKeys.includes("ops-center-ha:alertWebhookUrl"));
     });
     it("npm run plan -- us-east-1 --strict fails before any resource with that command", () => {
-        const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/plan.ts"), "us-east-1", "--strict"], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+        const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/plan.ts"), "us-east-1", "--strict"], { cwd: ROOT, encoding: "utf8", timeout: PLAN_TIMEOUT_MS });
         assert.equal(r.status, 1, r.stderr);
         assert.match(r.stderr, /alertWebhookUrl is required: set it with `pulumi config set --secret alertWebhookUrl <value> --stack us-east-1`/);
     });

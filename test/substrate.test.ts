@@ -10,7 +10,7 @@ import { overlaps, parseCidr, type Cidr } from "../lib/cidr";
 import { readStackConfig, type OfflinePlan, type RecordedResource } from "../offline/engine";
 import { mockPrimaryOutputs } from "../offline/primaryFixture";
 import { PRIMARY_OUTPUT_KEYS } from "../lib/stackRef";
-import { byName, ofType, planStack, ROOT, STACKS, unwrap } from "./harness";
+import { byName, ofType, PLAN_TIMEOUT_MS, planStack, ROOT, STACKS, unwrap } from "./harness";
 
 type Stack = (typeof STACKS)[number];
 type HostRole = "edge" | "app" | "data";
@@ -97,7 +97,7 @@ runOffline({ root, stack: process.argv[1], stackOutputs: (n) => mockPrimaryOutpu
   (e) => { process.stderr.write(String(e)); process.exit(3); });`;
 function providerRegionOf(stack: Stack, r: RecordedResource): string | undefined {
     if (!providerCache.has(stack)) {
-        const p = spawnSync(process.execPath, ["--import", "tsx", "-e", PROVIDER_PROBE, stack], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20, timeout: 120_000 });
+        const p = spawnSync(process.execPath, ["--import", "tsx", "-e", PROVIDER_PROBE, stack], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20, timeout: PLAN_TIMEOUT_MS });
         assert.equal(p.status, 0, p.stderr);
         providerCache.set(stack, JSON.parse(p.stdout) as Record<string, string | null>);
     }

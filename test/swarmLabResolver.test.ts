@@ -41,15 +41,15 @@ describe("lab resolver", () => {
         assert.equal(nxdomainReply(query(1, "opscenter-pg-3").subarray(0, 20)), undefined);
     });
 
-    it("a real resolver client gets NXDOMAIN from it within a second", async () => {
+    // ENOTFOUND is the answer itself: with no answer the client fails ETIMEOUT after its 5 s (a wall-clock bound here
+    // only measured the machine's load).
+    it("a real resolver client gets NXDOMAIN from it, an answer rather than its timeout", async () => {
         const sock = serve("127.0.0.1", 0);
         try {
             await new Promise<void>((r) => sock.once("listening", () => r()));
             const res = new Resolver({ timeout: 5000, tries: 1 });
             res.setServers([`127.0.0.1:${sock.address().port}`]);
-            const t0 = Date.now();
             await assert.rejects(res.resolve4("opscenter-pg-3"), (e: NodeJS.ErrnoException) => e.code === "ENOTFOUND");
-            assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
         } finally {
             sock.close();
         }
