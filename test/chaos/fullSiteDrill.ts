@@ -152,7 +152,8 @@ export async function runFullSiteDrill(log: (line: string) => void = () => undef
             const r = await c.sqlAs(PORTS.haPrimary, c.roles.appRole, c.rolePasswords.app, c.roles.appDatabase, "INSERT INTO restored_ok DEFAULT VALUES RETURNING inet_server_port()", 5000);
             return r.code === 0 && Number(r.stdout.trim()) === leader.pgPort ? true : undefined;
         }, { timeoutMs: 60_000, intervalMs: 300 });
-        const patroniLeader = (await httpStatus(leader.apiPort, "/primary")) === 200;
+        // 5 s for the answer (a loaded machine's Patroni has missed 1 s); any answer but 200 counts at once.
+        const patroniLeader = (await httpStatus(leader.apiPort, "/primary", 5_000)) === 200;
         // Patroni reports a replica's state from its own loop: give it a few loops after Postgres streams.
         type Member = { name: string; role: string; state: string };
         let members: Member[] = [];

@@ -15,11 +15,17 @@ import { HAPROXY_DEFAULTS, renderHaproxyCfg } from "../../renderers/haproxy";
 import { patroniDcsSection, patroniSettings } from "../../renderers/patroni";
 import { renderRedisConf } from "../../renderers/redis";
 import { redisCmd } from "./redisCluster";
-import { requireBinaries, requireRoot, run, scratchDir, sleep, startDaemon, stopAll, waitFor } from "./support";
+import { requireBinaries, requireRoot, run, scratchDir, startDaemon, stopAll, waitFor } from "./support";
 
 const HOST = "127.0.0.1";
 const PORTS = { postgres: 27410, haproxy: 27411, stats: 27412, redis: 27413 } as const;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
+/**
+ * The sessions' pg_sleep, and how long the test waits for their sockets. A fixed sleep before one `ss` read raced a
+ * slow start (runuser, psql, HAProxy's accept): on a loaded machine a process start takes seconds.
+ */
+const SESSION_S = 8;
+const LEGS_TIMEOUT_MS = 7_000;
 
 /** Seconds left on every keepalive timer `ss -tno` shows for connections touching `port`. */
 function keepaliveTimers(port: number): number[] {
@@ -75,10 +81,11 @@ describe("keepalives below the Swarm VIP idle timeout, applied by the real daemo
         startDaemon("haproxy", "haproxy", ["-db", "-f", cfg], path.join(dir, "haproxy.log"));
         await waitFor("haproxy listens", async () => run("ss", ["-tlnH", `( sport = :${PORTS.haproxy} )`]).stdout.includes(String(PORTS.haproxy)), { timeoutMs: 10_000, intervalMs: 100 });
         // A client without keepalives of its own: only HAProxy's clitcpka can show on the client leg.
-        const session = psqlSleeping(`host=${HOST} port=${PORTS.haproxy} user=postgres dbname=postgres keepalives=0`, 3);
-        await sleep(1000);
-        const client = keepaliveTimers(PORTS.haproxy);
-        const server = keepaliveTimers(PORTS.postgres);
+        const session = psqlSleeping(`host=${HOST} port=${PORTS.haproxy} user=postgres dbname=postgres keepalives=0`, SESSION_S);
+        const { client, server } = await waitFor("both legs of the session are established", async () => {
+            const legs = { client: keepaliveTimers(PORTS.haproxy), server: keepaliveTimers(PORTS.postgres) };
+            return legs.client.length >= 1 && legs.server.length >= 2 ? legs : undefined;
+        }, { timeoutMs: LEGS_TIMEOUT_MS, intervalMs: 100 });
         await session;
         // Client leg: HAProxy's accepted socket (clitcpka). Server leg: HAProxy's socket (srvtcpka) and Postgres's own (tcp_keepalives_idle).
         assert.equal(client.length, 1, `one keepalive timer on the client leg (HAProxy's socket; psql has keepalives=0): ${client}`);
@@ -87,9 +94,11 @@ describe("keepalives below the Swarm VIP idle timeout, applied by the real daemo
     });
 
     it("Postgres reports the rendered tcp_keepalives_* on a TCP session, and libpq applies the backend's DATABASE_CONNECT_OPTIONS", async () => {
-        const session = psqlSleeping(`host=${HOST} port=${PORTS.postgres} user=postgres dbname=postgres ${libpqKeepaliveOptions()}`, 2);
-        await sleep(800);
-        const timers = keepaliveTimers(PORTS.postgres);
+        const session = psqlSleeping(`host=${HOST} port=${PORTS.postgres} user=postgres dbname=postgres ${libpqKeepaliveOptions()}`, SESSION_S);
+        const timers = await waitFor("both ends of the session are established", async () => {
+            const t = keepaliveTimers(PORTS.postgres);
+            return t.length >= 2 ? t : undefined;
+        }, { timeoutMs: LEGS_TIMEOUT_MS, intervalMs: 100 });
         const out = (await session).trim().split("\n").filter(Boolean);
         assert.deepEqual(out.slice(-3), [String(TCP_KEEPALIVE.idleSeconds), String(TCP_KEEPALIVE.intervalSeconds), String(TCP_KEEPALIVE.count)], "SHOW tcp_keepalives_idle/interval/count over TCP");
         assert.equal(timers.length, 2, `a keepalive timer on the client (libpq) and the server socket: ${timers}`);

@@ -443,6 +443,14 @@ export class PatroniCluster {
         return undefined;
     }
 
+    /**
+     * The leader, asked again until one answers: one pass of {@link leader} gives each member 1 s, and a loaded
+     * machine's Patroni can miss it with the leader in place.
+     */
+    waitLeader(timeoutMs = 30_000): Promise<PgMember> {
+        return waitFor("a member answering 200 on /primary", () => this.leader(), { timeoutMs, intervalMs: 250 });
+    }
+
     /** Member name -> role from the REST API's GET /cluster ("leader", "sync_standby", "replica", ...). */
     async clusterRoles(): Promise<Map<string, string>> {
         for (const m of this.members) {

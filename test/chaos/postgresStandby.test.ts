@@ -41,7 +41,7 @@ describe("postgres: the standby region's cluster streams through every primary h
     before(async () => {
         c = await PatroniCluster.start();
         c.startHaproxyOn(PRIMARY_HOSTS[1]);
-        leader = (await c.leader())!;
+        leader = await c.waitLeader();
         replica = c.members.find((m) => m !== leader)!;
     });
 
@@ -89,7 +89,8 @@ describe("postgres: the standby region's cluster streams through every primary h
             return body?.state === "running";
         }, { timeoutMs: 120_000, intervalMs: 500 });
         const building = samples.filter((s) => s.state === "creating replica");
-        assert.ok(building.length >= 10, `sampled the build ${building.length} times: ${JSON.stringify(samples.slice(0, 5))}`);
+        // About 20 samples in the 12 s build on an idle machine; each is three HTTP calls, so a loaded one takes fewer.
+        assert.ok(building.length >= 5, `sampled the build ${building.length} times: ${JSON.stringify(samples.slice(0, 5))}`);
         assert.deepEqual([...new Set(building.map((s) => s.liveness))], [200], "/liveness: Patroni's loop runs, the container is alive");
         assert.deepEqual([...new Set(building.map((s) => s.health))], [503], "/health: Postgres is not running yet; a health check on it would kill the build");
     });
