@@ -63,7 +63,7 @@ function restartPhases(c: PatroniCluster, leader: PgMember, tKill: number): Phas
 }
 
 async function oneRun(c: PatroniCluster, fault: Fault): Promise<{ seconds: number; lost: number; phases?: Phases }> {
-    const leader = await waitFor("a leader", () => c.leader(), { timeoutMs: 60_000, intervalMs: 250 });
+    const leader = await c.waitLeader(60_000);
     const replica = c.members.find((m) => m !== leader) as PgMember;
     await c.waitSyncReplica(replica, 120_000);
     const from = c.writes.length;

@@ -515,7 +515,7 @@ export class PatroniCluster {
     async lostWrites(from = 0): Promise<number[]> {
         const acked = this.writes.slice(from).filter((w) => w.ok).map((w) => w.id);
         if (acked.length === 0) return [];
-        const l = await waitFor("a leader to read from", () => this.leader(), { timeoutMs: 30_000, intervalMs: 250 });
+        const l = await this.waitLeader();
         const r = await this.sql(l.pgPort, `SELECT id FROM acked WHERE id BETWEEN ${Math.min(...acked)} AND ${Math.max(...acked)}`, 10_000);
         if (r.code !== 0) throw new Error(`could not read acked rows from ${l.name}: ${r.stderr}`);
         const present = new Set(r.stdout.split("\n").filter((x) => x.trim() !== "").map(Number));
